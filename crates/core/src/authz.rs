@@ -1,0 +1,212 @@
+//! Authorization is decided in one place: `decide(actor, action)`. Handlers
+//! ask it and never reason about roles themselves.
+
+use std::fmt;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Role {
+    /// Dipartimento delle Finanze: defines applications, appoints local administrators.
+    CentralAdmin,
+    /// Amministratore locale delle utenze of one organization (and the bodies under it).
+    LocalAdmin,
+    /// Gestore dell'ufficio: receives and assigns an office's requests.
+    OfficeManager,
+    /// Operatore: works requests to closure.
+    Operator,
+    /// Gestore regionale: reports for a region.
+    RegionalManager,
+    /// Gestore centrale: reports for the whole service.
+    CentralManager,
+}
+
+impl Role {
+    pub const ALL: [Role; 6] = [
+        Role::CentralAdmin,
+        Role::LocalAdmin,
+        Role::OfficeManager,
+        Role::Operator,
+        Role::RegionalManager,
+        Role::CentralManager,
+    ];
+
+    pub fn code(self) -> &'static str {
+        match self {
+            Role::CentralAdmin => "central_admin",
+            Role::LocalAdmin => "local_admin",
+            Role::OfficeManager => "office_manager",
+            Role::Operator => "operator",
+            Role::RegionalManager => "regional_manager",
+            Role::CentralManager => "central_manager",
+        }
+    }
+
+    pub fn from_code(code: &str) -> Option<Role> {
+        Role::ALL.into_iter().find(|r| r.code() == code)
+    }
+}
+
+impl fmt::Display for Role {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.code())
+    }
+}
+
+/// A role held by a user, with its scope.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Grant {
+    pub role: Role,
+    pub organization_id: Option<i64>,
+    pub office_id: Option<i64>,
+    pub region: Option<String>,
+}
+
+/// Who is acting. `None` as actor means an anonymous visitor.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Actor {
+    pub user_id: i64,
+    pub organization_id: Option<i64>,
+    pub grants: Vec<Grant>,
+}
+
+impl Actor {
+    pub fn has(&self, role: Role) -> bool {
+        self.grants.iter().any(|g| g.role == role)
+    }
+}
+
+/// What is being attempted, with the facts about the resource that the
+/// decision needs (loaded by the caller).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Action<'a> {
+    /// See the operations pages: outbox, dead letters, audit trail.
+    ViewOperations,
+    /// Re-queue a dead letter.
+    RetryOutbox,
+    /// See one's own reserved area ("I miei servizi").
+    ViewOwnArea,
+    /// Manage the users of an organization; `org_path` is the organization
+    /// and its ancestors, nearest first.
+    ManageUsersOf { org_path: &'a [i64] },
+    /// Work the requests of an office.
+    WorkOffice { office_id: i64 },
+    /// See reports of a region.
+    ViewRegionReports { region: &'a str },
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Decision {
+    Allow,
+    /// Not logged in: the caller should ask for authentication.
+    NeedsLogin,
+    /// Logged in but not allowed; the reason is for the log and the audit.
+    Deny(&'static str),
+}
+
+impl Decision {
+    pub fn is_allowed(&self) -> bool {
+        matches!(self, Decision::Allow)
+    }
+}
+
+pub fn decide(actor: Option<&Actor>, action: &Action<'_>) -> Decision {
+    let Some(actor) = actor else {
+        return Decision::NeedsLogin;
+    };
+    let allowed = match action {
+        Action::ViewOwnArea => true,
+        Action::ViewOperations | Action::RetryOutbox => actor.has(Role::CentralAdmin),
+        Action::ManageUsersOf { org_path } => {
+            actor.has(Role::CentralAdmin)
+                || actor.grants.iter().any(|g| {
+                    g.role == Role::LocalAdmin
+                        && g.organization_id.is_some_and(|o| org_path.contains(&o))
+                })
+        }
+        Action::WorkOffice { office_id } => actor.grants.iter().any(|g| {
+            matches!(g.role, Role::OfficeManager | Role::Operator)
+                && g.office_id == Some(*office_id)
+        }),
+        Action::ViewRegionReports { region } => {
+            actor.has(Role::CentralManager)
+                || actor.grants.iter().any(|g| {
+                    g.role == Role::RegionalManager && g.region.as_deref() == Some(*region)
+                })
+        }
+    };
+    if allowed {
+        Decision::Allow
+    } else {
+        Decision::Deny(match action {
+            Action::ViewOperations | Action::RetryOutbox => "reserved to the central administrator",
+            Action::ManageUsersOf { .. } => "organization outside the administrator's scope",
+            Action::WorkOffice { .. } => "office outside the actor's assignment",
+            Action::ViewRegionReports { .. } => "region outside the manager's scope",
+            Action::ViewOwnArea => "not allowed",
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn actor(grants: Vec<Grant>) -> Actor {
+        Actor {
+            user_id: 1,
+            organization_id: Some(10),
+            grants,
+        }
+    }
+
+    fn grant(role: Role, org: Option<i64>, office: Option<i64>, region: Option<&str>) -> Grant {
+        Grant {
+            role,
+            organization_id: org,
+            office_id: office,
+            region: region.map(str::to_string),
+        }
+    }
+
+    #[test]
+    fn anonymous_must_log_in() {
+        assert_eq!(decide(None, &Action::ViewOwnArea), Decision::NeedsLogin);
+        assert_eq!(decide(None, &Action::ViewOperations), Decision::NeedsLogin);
+    }
+
+    #[test]
+    fn local_admin_reaches_own_org_and_bodies_under_it_only() {
+        let la = actor(vec![grant(Role::LocalAdmin, Some(10), None, None)]);
+        // The concessionaire (20) hangs under the municipality (10).
+        assert!(decide(Some(&la), &Action::ManageUsersOf { org_path: &[20, 10, 1] }).is_allowed());
+        assert!(decide(Some(&la), &Action::ManageUsersOf { org_path: &[10, 1] }).is_allowed());
+        // A sibling municipality and the parent region are out of scope.
+        assert!(!decide(Some(&la), &Action::ManageUsersOf { org_path: &[11, 1] }).is_allowed());
+        assert!(!decide(Some(&la), &Action::ManageUsersOf { org_path: &[1] }).is_allowed());
+        assert!(!decide(Some(&la), &Action::ViewOperations).is_allowed());
+    }
+
+    #[test]
+    fn office_and_region_scopes() {
+        let op = actor(vec![grant(Role::Operator, Some(5), Some(7), None)]);
+        assert!(decide(Some(&op), &Action::WorkOffice { office_id: 7 }).is_allowed());
+        assert!(!decide(Some(&op), &Action::WorkOffice { office_id: 8 }).is_allowed());
+        let rm = actor(vec![grant(Role::RegionalManager, None, None, Some("Emilia-Romagna"))]);
+        assert!(decide(Some(&rm), &Action::ViewRegionReports { region: "Emilia-Romagna" }).is_allowed());
+        assert!(!decide(Some(&rm), &Action::ViewRegionReports { region: "Lazio" }).is_allowed());
+        let cm = actor(vec![grant(Role::CentralManager, None, None, None)]);
+        assert!(decide(Some(&cm), &Action::ViewRegionReports { region: "Lazio" }).is_allowed());
+    }
+
+    #[test]
+    fn only_central_admin_sees_operations() {
+        for role in Role::ALL {
+            let a = actor(vec![grant(role, Some(1), Some(1), Some("Lazio"))]);
+            let expected = role == Role::CentralAdmin;
+            assert_eq!(decide(Some(&a), &Action::ViewOperations).is_allowed(), expected, "{role}");
+            assert_eq!(decide(Some(&a), &Action::RetryOutbox).is_allowed(), expected, "{role}");
+        }
+        let plain = actor(vec![]);
+        assert!(decide(Some(&plain), &Action::ViewOwnArea).is_allowed());
+        assert!(matches!(decide(Some(&plain), &Action::ViewOperations), Decision::Deny(_)));
+    }
+}

@@ -1,0 +1,12 @@
+//! Pure domain rules of Sportello. Nothing here performs I/O, so every rule is
+//! unit- and property-tested without a database or a network.
+
+pub mod audit;
+pub mod authz;
+pub mod fiscal_code;
+pub mod password_policy;
+pub mod retry;
+pub mod vat_number;
+
+pub use fiscal_code::FiscalCode;
+pub use vat_number::VatNumber;
