@@ -1,1 +1,264 @@
+//! Sportello's use cases. Each one is a single database transaction that
+//! checks authorization, changes state, appends the audit event and queues
+//! outgoing work in the outbox, so a 2xx answer means all of it is committed.
 
+pub mod config;
+pub mod demo;
+pub mod mail;
+pub mod security;
+pub mod worker;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use sportello_core::FiscalCode;
+use sportello_core::authz::{self, Action, Actor, Decision};
+use sportello_core::retry::RetryPolicy;
+use sportello_store::directory::{self, User};
+use sportello_store::{Db, StoreError, audit, outbox, sessions};
+
+pub use config::Config;
+pub use sportello_store::now_micros;
+
+use crate::mail::{MailMessage, Mailer};
+use crate::security::{PasswordHasherConfig, random_token, token_hash};
+
+#[derive(Clone)]
+pub struct App {
+    pub db: Db,
+    pub config: Arc<Config>,
+    pub mailer: Mailer,
+    pub hasher: PasswordHasherConfig,
+}
+
+/// Errors a use case reports to its caller.
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    /// Input rejected: which field, and why.
+    #[error("{field}: {message}")]
+    Invalid { field: &'static str, message: String },
+    #[error("accesso richiesto")]
+    NeedsLogin,
+    #[error("operazione non consentita: {0}")]
+    Forbidden(&'static str),
+    #[error("non trovato")]
+    NotFound,
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("{0}")]
+    Internal(String),
+}
+
+/// A logged-in user as the web layer sees it.
+#[derive(Clone, Debug)]
+pub struct SessionUser {
+    pub session_hash: String,
+    pub csrf_token: String,
+    pub user: User,
+    pub organization_name: Option<String>,
+    pub actor: Actor,
+}
+
+/// Where a request comes from, for the audit trail.
+#[derive(Clone, Debug, Default)]
+pub struct Origin {
+    pub address: Option<String>,
+}
+
+pub struct LoginSuccess {
+    /// The new session id, for the cookie; only its hash is stored.
+    pub session_token: String,
+    pub user_id: i64,
+}
+
+impl App {
+    pub async fn new(config: Config, db: Db) -> Result<App, String> {
+        let host = url::Url::parse(&config.public_base_url)
+            .ok()
+            .and_then(|u| u.host_str().map(str::to_string))
+            .unwrap_or_else(|| "localhost".into());
+        let mailer = Mailer::from_config(&config.mail, &config.data_dir, &host)?;
+        let hasher = PasswordHasherConfig::new(&config.argon2)?;
+        Ok(App {
+            db,
+            config: Arc::new(config),
+            mailer,
+            hasher,
+        })
+    }
+
+    pub fn worker(&self) -> worker::Worker {
+        let o = &self.config.outbox;
+        worker::Worker {
+            db: self.db.clone(),
+            mailer: self.mailer.clone(),
+            policy: RetryPolicy {
+                base_delay: Duration::from_millis(o.base_delay_ms),
+                max_delay: Duration::from_secs(o.max_delay_seconds),
+                max_attempts: o.max_attempts,
+            },
+            lease: Duration::from_secs(o.lease_seconds),
+            poll_interval: Duration::from_millis(o.poll_interval_ms),
+        }
+    }
+
+    /// Password login. On success a fresh session is created (the old one, if
+    /// any, is the caller's to drop: the id always changes at login).
+    pub async fn login(&self, fiscal_code: &str, password: &str, origin: &Origin) -> Result<LoginSuccess, AppError> {
+        let code = FiscalCode::parse(fiscal_code).map_err(|e| AppError::Invalid {
+            field: "fiscal_code",
+            message: e.to_string(),
+        })?;
+        let user = directory::user_by_fiscal_code(&self.db, code.as_str()).await?;
+        let stored = user.as_ref().and_then(|u| u.password_hash.clone());
+        let ok = self.hasher.verify(password.to_string(), stored).await;
+        let user = match (ok, user) {
+            (true, Some(u)) if u.status == "active" => u,
+            _ => {
+                tracing::info!(fiscal_code = %code, "login refused");
+                metrics::counter!("sportello_logins_total", "outcome" => "refused").increment(1);
+                return Err(AppError::Invalid {
+                    field: "password",
+                    message: "codice fiscale o password non corretti".into(),
+                });
+            }
+        };
+        let token = random_token();
+        let now = now_micros();
+        let absolute = self.config.session.absolute_timeout_hours * 3_600_000_000;
+        let mut tx = self.db.begin_write().await?;
+        sessions::create(&mut tx, &token_hash(&token), user.id, &random_token(), now, now + absolute, origin.address.as_deref()).await?;
+        let actor = format!("user:{}", user.id);
+        let org = user.organization_id.map(|o| format!("org:{o}"));
+        audit::append(
+            &mut tx,
+            &audit::NewEvent {
+                actor: &actor,
+                acting_organization: org.as_deref(),
+                action: "auth.login",
+                target: &actor,
+                detail: "{\"method\":\"password\"}",
+                source_address: origin.address.as_deref(),
+            },
+            now,
+        )
+        .await?;
+        tx.commit().await.map_err(StoreError::from)?;
+        metrics::counter!("sportello_logins_total", "outcome" => "ok").increment(1);
+        Ok(LoginSuccess {
+            session_token: token,
+            user_id: user.id,
+        })
+    }
+
+    /// Resolves a session cookie, enforcing idle and absolute timeouts.
+    pub async fn session_user(&self, token: &str) -> Result<Option<SessionUser>, AppError> {
+        let hash = token_hash(token);
+        let Some(s) = sessions::find(&self.db, &hash).await? else {
+            return Ok(None);
+        };
+        let now = now_micros();
+        let idle = self.config.session.idle_timeout_minutes * 60_000_000;
+        if now > s.expires_at || now - s.last_seen_at > idle {
+            let mut tx = self.db.begin_write().await?;
+            sessions::delete(&mut tx, &hash).await?;
+            tx.commit().await.map_err(StoreError::from)?;
+            return Ok(None);
+        }
+        let Some(user) = directory::user_by_id(&self.db, s.user_id).await? else {
+            return Ok(None);
+        };
+        if user.status != "active" {
+            return Ok(None);
+        }
+        // Refresh the idle clock at most once a minute to spare writes.
+        if now - s.last_seen_at > 60_000_000 {
+            sessions::touch(&self.db, &hash, now).await?;
+        }
+        let organization_name = match user.organization_id {
+            Some(id) => directory::organization(&self.db, id).await?.map(|o| o.name),
+            None => None,
+        };
+        let grants = directory::grants(&self.db, user.id).await?;
+        Ok(Some(SessionUser {
+            session_hash: hash,
+            csrf_token: s.csrf_token,
+            actor: Actor {
+                user_id: user.id,
+                organization_id: user.organization_id,
+                grants,
+            },
+            organization_name,
+            user,
+        }))
+    }
+
+    pub async fn logout(&self, session: &SessionUser, origin: &Origin) -> Result<(), AppError> {
+        let now = now_micros();
+        let mut tx = self.db.begin_write().await?;
+        sessions::delete(&mut tx, &session.session_hash).await?;
+        let actor = format!("user:{}", session.user.id);
+        audit::append(
+            &mut tx,
+            &audit::NewEvent {
+                actor: &actor,
+                acting_organization: None,
+                action: "auth.logout",
+                target: &actor,
+                detail: "{}",
+                source_address: origin.address.as_deref(),
+            },
+            now,
+        )
+        .await?;
+        tx.commit().await.map_err(StoreError::from)?;
+        Ok(())
+    }
+
+    /// The single authorization gate every handler goes through.
+    pub fn authorize(&self, who: Option<&SessionUser>, action: &Action<'_>) -> Result<(), AppError> {
+        match authz::decide(who.map(|s| &s.actor), action) {
+            Decision::Allow => Ok(()),
+            Decision::NeedsLogin => Err(AppError::NeedsLogin),
+            Decision::Deny(reason) => {
+                tracing::warn!(user = who.map(|s| s.user.id), ?action, reason, "access denied");
+                Err(AppError::Forbidden(reason))
+            }
+        }
+    }
+
+    /// Puts a dead letter back in the queue: an audited administrative act.
+    pub async fn requeue_outbox(&self, who: Option<&SessionUser>, id: i64, origin: &Origin) -> Result<(), AppError> {
+        self.authorize(who, &Action::RetryOutbox)?;
+        let who = who.ok_or(AppError::NeedsLogin)?;
+        let now = now_micros();
+        let mut tx = self.db.begin_write().await?;
+        if !outbox::requeue(&mut tx, id, now).await? {
+            return Err(AppError::NotFound);
+        }
+        let actor = format!("user:{}", who.user.id);
+        let target = format!("outbox:{id}");
+        audit::append(
+            &mut tx,
+            &audit::NewEvent {
+                actor: &actor,
+                acting_organization: who.user.organization_id.map(|o| format!("org:{o}")).as_deref(),
+                action: "outbox.requeue",
+                target: &target,
+                detail: "{}",
+                source_address: origin.address.as_deref(),
+            },
+            now,
+        )
+        .await?;
+        tx.commit().await.map_err(StoreError::from)?;
+        Ok(())
+    }
+}
+
+/// Queues a mail inside the caller's transaction: it leaves only if the
+/// transaction commits.
+pub async fn queue_mail(conn: &mut sportello_store::AnyConnection, msg: &MailMessage, now: i64) -> Result<i64, AppError> {
+    let payload = serde_json::to_string(msg).map_err(|e| AppError::Internal(e.to_string()))?;
+    Ok(outbox::enqueue(conn, mail::OUTBOX_KIND, &payload, now).await?)
+}

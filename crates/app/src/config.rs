@@ -1,0 +1,400 @@
+//! Configuration: built-in defaults, then a TOML file, then `SPORTELLO_*`
+//! environment variables, then command-line flags; each later source wins.
+//! Every key can be set in each source; an unknown key is an error that names
+//! the key and where it came from.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+use sportello_core::password_policy::PasswordPolicy;
+use toml::{Table, Value};
+
+#[derive(Clone, Debug, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
+    /// Address the portal listens on.
+    pub listen: String,
+    /// Directory for the SQLite database, the local maildir and uploads.
+    pub data_dir: PathBuf,
+    /// `sqlite://PATH` or `postgres://...`; empty means `sqlite://<data_dir>/sportello.db`.
+    pub database_url: String,
+    /// The address users reach the portal at (links in e-mails, cookies' Secure flag).
+    pub public_base_url: String,
+    /// Time zone of business rules (opening hours, yearly protocol reset, expiry).
+    pub time_zone: String,
+    /// `text` or `json` logs.
+    pub log_format: String,
+    pub mail: MailConfig,
+    pub password: PasswordPolicy,
+    pub argon2: Argon2Config,
+    pub session: SessionConfig,
+    pub outbox: OutboxConfig,
+}
+
+#[derive(Clone, Debug, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct MailConfig {
+    /// `smtp://[user:pass@]host:port` (plain), `smtp://...?tls=required`
+    /// (STARTTLS) or `smtps://...` (implicit TLS); empty writes to `<data_dir>/maildir`.
+    pub smtp_url: String,
+    /// The From of every message.
+    pub sender: String,
+    pub timeout_seconds: u64,
+}
+
+#[derive(Clone, Debug, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct Argon2Config {
+    pub memory_kib: u32,
+    pub iterations: u32,
+    pub parallelism: u32,
+}
+
+#[derive(Clone, Debug, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct SessionConfig {
+    pub idle_timeout_minutes: i64,
+    pub absolute_timeout_hours: i64,
+}
+
+#[derive(Clone, Debug, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct OutboxConfig {
+    pub workers: u32,
+    pub poll_interval_ms: u64,
+    pub base_delay_ms: u64,
+    pub max_delay_seconds: u64,
+    pub max_attempts: u32,
+    pub lease_seconds: u64,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            listen: "127.0.0.1:8080".into(),
+            data_dir: PathBuf::from("data"),
+            database_url: String::new(),
+            public_base_url: "http://localhost:8080".into(),
+            time_zone: "Europe/Rome".into(),
+            log_format: "text".into(),
+            mail: MailConfig::default(),
+            password: PasswordPolicy::default(),
+            argon2: Argon2Config::default(),
+            session: SessionConfig::default(),
+            outbox: OutboxConfig::default(),
+        }
+    }
+}
+
+impl Default for MailConfig {
+    fn default() -> Self {
+        Self {
+            smtp_url: String::new(),
+            sender: "Sportello <noreply@sportello.localhost>".into(),
+            timeout_seconds: 20,
+        }
+    }
+}
+
+impl Default for Argon2Config {
+    /// OWASP's argon2id recommendation: 19 MiB, 2 iterations, 1 lane.
+    fn default() -> Self {
+        Self {
+            memory_kib: 19456,
+            iterations: 2,
+            parallelism: 1,
+        }
+    }
+}
+
+impl Default for SessionConfig {
+    fn default() -> Self {
+        Self {
+            idle_timeout_minutes: 30,
+            absolute_timeout_hours: 12,
+        }
+    }
+}
+
+impl Default for OutboxConfig {
+    fn default() -> Self {
+        Self {
+            workers: 2,
+            poll_interval_ms: 500,
+            base_delay_ms: 5000,
+            max_delay_seconds: 3600,
+            max_attempts: 10,
+            lease_seconds: 120,
+        }
+    }
+}
+
+/// One clear line: what is wrong and where.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct ConfigError(pub String);
+
+/// Environment variables that are not configuration keys.
+const RESERVED_ENV: &[&str] = &["SPORTELLO_CONFIG", "SPORTELLO_LOG"];
+
+/// A value given on the command line for a top-level key.
+pub type Flag<'a> = (&'a str, Option<String>);
+
+impl Config {
+    pub fn load(
+        file: Option<&Path>,
+        env: impl IntoIterator<Item = (String, String)>,
+        flags: &[Flag<'_>],
+    ) -> Result<Config, ConfigError> {
+        let defaults = Table::try_from(Config::default())
+            .map_err(|e| ConfigError(format!("configurazione predefinita: {e}")))?;
+        let mut merged = defaults.clone();
+
+        if let Some(path) = file {
+            let text = std::fs::read_to_string(path).map_err(|e| {
+                ConfigError(format!("file di configurazione {}: {e}", path.display()))
+            })?;
+            let table: Table = toml::from_str(&text)
+                .map_err(|e| ConfigError(toml_error(path, &text, &e)))?;
+            check_keys(&table, &defaults, "", &|key| {
+                format!("{}: chiave sconosciuta «{key}»", path.display())
+            })?;
+            merge(&mut merged, table);
+        }
+
+        let mut env: Vec<(String, String)> = env
+            .into_iter()
+            .filter(|(k, _)| {
+                k.starts_with("SPORTELLO_")
+                    && !RESERVED_ENV.contains(&k.as_str())
+                    && !k.starts_with("SPORTELLO_TEST_")
+            })
+            .collect();
+        env.sort();
+        for (name, raw) in env {
+            let path: Vec<String> = name["SPORTELLO_".len()..]
+                .to_ascii_lowercase()
+                .split("__")
+                .map(str::to_string)
+                .collect();
+            let default = lookup(&defaults, &path).ok_or_else(|| {
+                ConfigError(format!(
+                    "variabile d'ambiente {name}: chiave sconosciuta «{}»",
+                    path.join(".")
+                ))
+            })?;
+            let value = typed_value(default, &raw)
+                .ok_or_else(|| ConfigError(format!("variabile d'ambiente {name}: valore non valido «{raw}» ({})", expected(default))))?;
+            set(&mut merged, &path, value);
+        }
+
+        for (key, value) in flags {
+            if let Some(v) = value {
+                merged.insert((*key).to_string(), Value::String(v.clone()));
+            }
+        }
+
+        let config: Config = merged
+            .try_into()
+            .map_err(|e: toml::de::Error| ConfigError(format!("configurazione: {}", e.message())))?;
+        config.validate()?;
+        Ok(config)
+    }
+
+    fn validate(&self) -> Result<(), ConfigError> {
+        let bad = |key: &str, why: String| Err(ConfigError(format!("configurazione, chiave «{key}»: {why}")));
+        if self.listen.parse::<SocketAddr>().is_err() {
+            return bad("listen", format!("«{}» non è un indirizzo IP:porta", self.listen));
+        }
+        match url::Url::parse(&self.public_base_url) {
+            Ok(u) if matches!(u.scheme(), "http" | "https") && u.host().is_some() => {}
+            Ok(_) => return bad("public_base_url", format!("«{}» deve essere un URL http:// o https://", self.public_base_url)),
+            Err(e) => return bad("public_base_url", format!("«{}» non è un URL valido: {e}", self.public_base_url)),
+        }
+        if !self.database_url.is_empty() {
+            let ok = ["sqlite:", "postgres://", "postgresql://"]
+                .iter()
+                .any(|p| self.database_url.starts_with(p));
+            if !ok || url::Url::parse(&self.database_url).is_err() && !self.database_url.starts_with("sqlite:") {
+                return bad("database_url", format!(
+                    "«{}» non è un URL sqlite://PERCORSO o postgres://…",
+                    sportello_store::redact_url(&self.database_url)
+                ));
+            }
+        }
+        if jiff::tz::TimeZone::get(&self.time_zone).is_err() {
+            return bad("time_zone", format!("fuso orario sconosciuto «{}»", self.time_zone));
+        }
+        if !matches!(self.log_format.as_str(), "text" | "json") {
+            return bad("log_format", "valori ammessi: text, json".into());
+        }
+        if !self.mail.smtp_url.is_empty() {
+            match url::Url::parse(&self.mail.smtp_url) {
+                Ok(u) if matches!(u.scheme(), "smtp" | "smtps") && u.host().is_some() => {}
+                _ => return bad("mail.smtp_url", format!("«{}» non è un URL smtp:// o smtps://", self.mail.smtp_url)),
+            }
+        }
+        if self.mail.sender.parse::<lettre::message::Mailbox>().is_err() {
+            return bad("mail.sender", format!("«{}» non è un indirizzo valido", self.mail.sender));
+        }
+        if self.password.min_length < 8 {
+            return bad("password.min_length", "deve essere almeno 8".into());
+        }
+        if self.password.min_classes > 4 {
+            return bad("password.min_classes", "al massimo 4".into());
+        }
+        if self.argon2.memory_kib < 8 * self.argon2.parallelism.max(1) || self.argon2.iterations == 0 || self.argon2.parallelism == 0 {
+            return bad("argon2", "parametri non validi (memoria ≥ 8 KiB per corsia, iterazioni e corsie ≥ 1)".into());
+        }
+        if self.outbox.workers == 0 || self.outbox.max_attempts == 0 {
+            return bad("outbox", "workers e max_attempts devono essere almeno 1".into());
+        }
+        if self.session.idle_timeout_minutes <= 0 || self.session.absolute_timeout_hours <= 0 {
+            return bad("session", "le scadenze devono essere positive".into());
+        }
+        Ok(())
+    }
+
+    /// The database URL in effect (the SQLite default under the data dir).
+    pub fn effective_database_url(&self) -> String {
+        if self.database_url.is_empty() {
+            format!("sqlite://{}", self.data_dir.join("sportello.db").display())
+        } else {
+            self.database_url.clone()
+        }
+    }
+
+    pub fn cookies_secure(&self) -> bool {
+        self.public_base_url.starts_with("https://")
+    }
+
+    /// Every key with its default, as TOML: the reference printed by `sportello config`.
+    pub fn defaults_toml() -> String {
+        toml::to_string(&Config::default()).unwrap_or_default()
+    }
+}
+
+fn toml_error(path: &Path, text: &str, e: &toml::de::Error) -> String {
+    let line = e
+        .span()
+        .map(|s| text[..s.start.min(text.len())].lines().count().max(1))
+        .unwrap_or(1);
+    format!("{}:{line}: {}", path.display(), e.message().trim())
+}
+
+fn check_keys(
+    given: &Table,
+    known: &Table,
+    prefix: &str,
+    err: &dyn Fn(&str) -> String,
+) -> Result<(), ConfigError> {
+    for (k, v) in given {
+        let full = if prefix.is_empty() { k.clone() } else { format!("{prefix}.{k}") };
+        match known.get(k) {
+            None => return Err(ConfigError(err(&full))),
+            Some(Value::Table(known_sub)) => match v {
+                Value::Table(sub) => check_keys(sub, known_sub, &full, err)?,
+                _ => return Err(ConfigError(format!("{}: atteso un gruppo [{full}]", err(&full)))),
+            },
+            Some(_) => {}
+        }
+    }
+    Ok(())
+}
+
+fn merge(into: &mut Table, from: Table) {
+    for (k, v) in from {
+        match (into.get_mut(&k), v) {
+            (Some(Value::Table(a)), Value::Table(b)) => merge(a, b),
+            (_, v) => {
+                into.insert(k, v);
+            }
+        }
+    }
+}
+
+fn lookup<'a>(t: &'a Table, path: &[String]) -> Option<&'a Value> {
+    let (first, rest) = path.split_first()?;
+    let v = t.get(first)?;
+    if rest.is_empty() {
+        (!v.is_table()).then_some(v)
+    } else {
+        lookup(v.as_table()?, rest)
+    }
+}
+
+fn set(t: &mut Table, path: &[String], value: Value) {
+    if let Some((first, rest)) = path.split_first() {
+        if rest.is_empty() {
+            t.insert(first.clone(), value);
+        } else if let Some(Value::Table(sub)) = t.get_mut(first) {
+            set(sub, rest, value);
+        }
+    }
+}
+
+fn typed_value(default: &Value, raw: &str) -> Option<Value> {
+    Some(match default {
+        Value::Integer(_) => Value::Integer(raw.trim().parse().ok()?),
+        Value::Boolean(_) => Value::Boolean(raw.trim().parse().ok()?),
+        Value::Float(_) => Value::Float(raw.trim().parse().ok()?),
+        _ => Value::String(raw.to_string()),
+    })
+}
+
+fn expected(default: &Value) -> &'static str {
+    match default {
+        Value::Integer(_) => "atteso un numero intero",
+        Value::Boolean(_) => "atteso true o false",
+        Value::Float(_) => "atteso un numero",
+        _ => "attesa una stringa",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+        pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+    }
+
+    #[test]
+    fn precedence_is_file_then_env_then_flags() {
+        let dir = std::env::temp_dir().join(format!("sportello-cfg-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let file = dir.join("a.toml");
+        std::fs::write(&file, "listen = \"127.0.0.1:1111\"\n[password]\nmin_length = 14\n[outbox]\nworkers = 3\n").unwrap();
+        let c = Config::load(Some(&file), env(&[("SPORTELLO_OUTBOX__WORKERS", "5"), ("SPORTELLO_LISTEN", "127.0.0.1:2222")]), &[("listen", Some("127.0.0.1:3333".into()))]).unwrap();
+        assert_eq!(c.listen, "127.0.0.1:3333");
+        assert_eq!(c.outbox.workers, 5);
+        assert_eq!(c.password.min_length, 14);
+        assert_eq!(c.time_zone, "Europe/Rome");
+    }
+
+    #[test]
+    fn unknown_keys_are_named_with_their_source() {
+        let dir = std::env::temp_dir().join(format!("sportello-cfg2-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let file = dir.join("b.toml");
+        std::fs::write(&file, "[mail]\nsmtp_host = \"x\"\n").unwrap();
+        let e = Config::load(Some(&file), env(&[]), &[]).unwrap_err().0;
+        assert!(e.contains("mail.smtp_host") && e.contains("b.toml"), "{e}");
+        let e = Config::load(None, env(&[("SPORTELLO_LISTN", "x")]), &[]).unwrap_err().0;
+        assert!(e.contains("SPORTELLO_LISTN") && e.contains("listn"), "{e}");
+        let e = Config::load(None, env(&[("SPORTELLO_OUTBOX__WORKERS", "many")]), &[]).unwrap_err().0;
+        assert!(e.contains("intero"), "{e}");
+    }
+
+    #[test]
+    fn bad_values_are_named() {
+        let e = Config::load(None, env(&[("SPORTELLO_PUBLIC_BASE_URL", "ftp//nowhere")]), &[]).unwrap_err().0;
+        assert!(e.contains("public_base_url"), "{e}");
+        let e = Config::load(None, env(&[("SPORTELLO_TIME_ZONE", "Europe/Atlantis")]), &[]).unwrap_err().0;
+        assert!(e.contains("time_zone"), "{e}");
+        let e = Config::load(None, env(&[]), &[("database_url", Some("mysql://x".into()))]).unwrap_err().0;
+        assert!(e.contains("database_url"), "{e}");
+        assert!(Config::load(None, env(&[("SPORTELLO_TEST_DATABASE_URL", "whatever")]), &[]).is_ok());
+    }
+}

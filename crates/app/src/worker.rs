@@ -1,0 +1,115 @@
+//! Outbox workers: claim due items with a lease, deliver, record the result.
+
+use std::time::Duration;
+
+use sportello_core::retry::{AfterFailure, RetryPolicy};
+use sportello_store::{Db, outbox};
+use tokio::sync::watch;
+
+use crate::mail::{MailMessage, Mailer, OUTBOX_KIND as MAIL};
+use crate::now_micros;
+
+#[derive(Clone)]
+pub struct Worker {
+    pub db: Db,
+    pub mailer: Mailer,
+    pub policy: RetryPolicy,
+    pub lease: Duration,
+    pub poll_interval: Duration,
+}
+
+/// What one pass did.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Pass {
+    pub sent: usize,
+    pub failed: usize,
+    pub dead: usize,
+}
+
+impl Worker {
+    /// Processes the items due now. Returns what happened.
+    pub async fn run_once(&self) -> sportello_store::Result<Pass> {
+        let mut pass = Pass::default();
+        let items = outbox::claim_due(&self.db, now_micros(), self.lease.as_micros() as i64, 16).await?;
+        for item in items {
+            let result = self.deliver(&item).await;
+            let now = now_micros();
+            match result {
+                Ok(()) => {
+                    outbox::mark_sent(&self.db, item.id, now).await?;
+                    metrics::counter!("sportello_outbox_sent_total", "kind" => item.kind.clone()).increment(1);
+                    pass.sent += 1;
+                }
+                Err((error, permanent)) => {
+                    metrics::counter!("sportello_outbox_failures_total", "kind" => item.kind.clone()).increment(1);
+                    let decision = if permanent {
+                        AfterFailure::GiveUp
+                    } else {
+                        self.policy.after_failure(item.attempts.max(1) as u32, jitter(item.id, item.attempts))
+                    };
+                    match decision {
+                        AfterFailure::RetryIn(d) => {
+                            tracing::warn!(outbox_id = item.id, attempts = item.attempts, retry_in_ms = d.as_millis() as u64, %error, "delivery failed, will retry");
+                            outbox::mark_failed(&self.db, item.id, &error, Some(now + d.as_micros() as i64), now).await?;
+                            pass.failed += 1;
+                        }
+                        AfterFailure::GiveUp => {
+                            tracing::error!(outbox_id = item.id, attempts = item.attempts, %error, "delivery failed for good: dead letter");
+                            outbox::mark_failed(&self.db, item.id, &error, None, now).await?;
+                            metrics::counter!("sportello_outbox_dead_total", "kind" => item.kind.clone()).increment(1);
+                            pass.dead += 1;
+                        }
+                    }
+                }
+            }
+        }
+        Ok(pass)
+    }
+
+    async fn deliver(&self, item: &outbox::OutboxItem) -> Result<(), (String, bool)> {
+        match item.kind.as_str() {
+            MAIL => {
+                let msg: MailMessage = serde_json::from_str(&item.payload)
+                    .map_err(|e| (format!("payload non valido: {e}"), true))?;
+                self.mailer
+                    .send(item.id, &msg)
+                    .await
+                    .map_err(|e| (e.to_string(), e.is_permanent()))
+            }
+            other => Err((format!("tipo di messaggio sconosciuto «{other}»"), true)),
+        }
+    }
+
+    /// Loops until `shutdown` turns true; the item in hand is always finished.
+    pub async fn run(self, mut shutdown: watch::Receiver<bool>) {
+        loop {
+            if *shutdown.borrow() {
+                break;
+            }
+            let busy = match self.run_once().await {
+                Ok(p) => p.sent + p.failed + p.dead > 0,
+                Err(e) => {
+                    tracing::error!(error = %e, "outbox worker: database error");
+                    metrics::counter!("sportello_worker_errors_total").increment(1);
+                    false
+                }
+            };
+            if let Ok(d) = outbox::depth(&self.db).await {
+                metrics::gauge!("sportello_outbox_depth", "state" => "pending").set(d.pending as f64);
+                metrics::gauge!("sportello_outbox_depth", "state" => "dead").set(d.dead as f64);
+            }
+            if !busy {
+                tokio::select! {
+                    _ = tokio::time::sleep(self.poll_interval) => {}
+                    _ = shutdown.changed() => {}
+                }
+            }
+        }
+    }
+}
+
+/// Deterministic spread in [0, 1) so that retries do not all fire together.
+fn jitter(id: i64, attempts: i64) -> f64 {
+    let x = (id as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ (attempts as u64).wrapping_mul(0xC2B2_AE3D_27D4_EB4F);
+    (x >> 11) as f64 / (1u64 << 53) as f64
+}

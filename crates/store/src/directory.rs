@@ -1,0 +1,301 @@
+//! Organizations, offices, applications, profiles, users, roles and
+//! enablements: the directory the rest of the portal reads.
+
+use sportello_core::authz::{Grant, Role};
+use sqlx::{AnyConnection, FromRow};
+
+use crate::{Db, Result};
+
+#[derive(Clone, Debug, FromRow, serde::Serialize)]
+pub struct Organization {
+    pub id: i64,
+    pub code: String,
+    pub name: String,
+    pub kind: String,
+    pub fiscal_code: Option<String>,
+    pub parent_id: Option<i64>,
+    pub region: Option<String>,
+}
+
+#[derive(Clone, Debug, FromRow, serde::Serialize)]
+pub struct User {
+    pub id: i64,
+    pub fiscal_code: String,
+    pub given_name: String,
+    pub family_name: String,
+    pub email: String,
+    pub category: String,
+    pub status: String,
+    pub organization_id: Option<i64>,
+    pub password_hash: Option<String>,
+    pub password_changed_at: Option<i64>,
+    pub must_change_password: i64,
+}
+
+const USER_COLUMNS: &str = "id, fiscal_code, given_name, family_name, email, category, status, organization_id, password_hash, password_changed_at, must_change_password";
+
+pub struct NewOrganization<'a> {
+    pub code: &'a str,
+    pub name: &'a str,
+    pub kind: &'a str,
+    pub fiscal_code: Option<&'a str>,
+    pub parent_id: Option<i64>,
+    pub region: Option<&'a str>,
+}
+
+/// Inserts the organization unless its code exists; returns its id either way.
+pub async fn ensure_organization(conn: &mut AnyConnection, o: &NewOrganization<'_>, now: i64) -> Result<i64> {
+    sqlx::query(
+        "INSERT INTO organizations (code, name, kind, fiscal_code, parent_id, region, created_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (code) DO NOTHING",
+    )
+    .bind(o.code)
+    .bind(o.name)
+    .bind(o.kind)
+    .bind(o.fiscal_code)
+    .bind(o.parent_id)
+    .bind(o.region)
+    .bind(now)
+    .execute(&mut *conn)
+    .await?;
+    id_by_code(conn, "organizations", o.code).await
+}
+
+async fn id_by_code(conn: &mut AnyConnection, table: &'static str, code: &str) -> Result<i64> {
+    let sql = format!("SELECT id FROM {table} WHERE code = $1");
+    Ok(sqlx::query_scalar(sqlx::AssertSqlSafe(sql))
+        .bind(code)
+        .fetch_one(conn)
+        .await?)
+}
+
+pub struct NewOffice<'a> {
+    pub organization_id: i64,
+    pub code: &'a str,
+    pub name: &'a str,
+    pub region: Option<&'a str>,
+    pub mailbox: Option<&'a str>,
+}
+
+pub async fn ensure_office(conn: &mut AnyConnection, o: &NewOffice<'_>, now: i64) -> Result<i64> {
+    sqlx::query(
+        "INSERT INTO offices (organization_id, code, name, region, mailbox, created_at)
+         VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (code) DO NOTHING",
+    )
+    .bind(o.organization_id)
+    .bind(o.code)
+    .bind(o.name)
+    .bind(o.region)
+    .bind(o.mailbox)
+    .bind(now)
+    .execute(&mut *conn)
+    .await?;
+    id_by_code(conn, "offices", o.code).await
+}
+
+pub async fn ensure_application(conn: &mut AnyConnection, code: &str, name: &str, description: &str, now: i64) -> Result<i64> {
+    sqlx::query(
+        "INSERT INTO applications (code, name, description, created_at) VALUES ($1, $2, $3, $4)
+         ON CONFLICT (code) DO NOTHING",
+    )
+    .bind(code)
+    .bind(name)
+    .bind(description)
+    .bind(now)
+    .execute(&mut *conn)
+    .await?;
+    id_by_code(conn, "applications", code).await
+}
+
+pub async fn ensure_profile(conn: &mut AnyConnection, application_id: i64, code: &str, name: &str) -> Result<i64> {
+    sqlx::query(
+        "INSERT INTO profiles (application_id, code, name) VALUES ($1, $2, $3)
+         ON CONFLICT (application_id, code) DO NOTHING",
+    )
+    .bind(application_id)
+    .bind(code)
+    .bind(name)
+    .execute(&mut *conn)
+    .await?;
+    Ok(sqlx::query_scalar("SELECT id FROM profiles WHERE application_id = $1 AND code = $2")
+        .bind(application_id)
+        .bind(code)
+        .fetch_one(conn)
+        .await?)
+}
+
+pub struct NewUser<'a> {
+    pub fiscal_code: &'a str,
+    pub given_name: &'a str,
+    pub family_name: &'a str,
+    pub email: &'a str,
+    pub category: &'a str,
+    pub status: &'a str,
+    pub organization_id: Option<i64>,
+    pub password_hash: Option<&'a str>,
+}
+
+/// Inserts the user unless the codice fiscale exists. Returns (id, created).
+pub async fn ensure_user(conn: &mut AnyConnection, u: &NewUser<'_>, now: i64) -> Result<(i64, bool)> {
+    let inserted: Option<i64> = sqlx::query_scalar(
+        "INSERT INTO users (fiscal_code, given_name, family_name, email, category, status, organization_id,
+                            password_hash, password_changed_at, must_change_password, created_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 0, $9)
+         ON CONFLICT (fiscal_code) DO NOTHING RETURNING id",
+    )
+    .bind(u.fiscal_code)
+    .bind(u.given_name)
+    .bind(u.family_name)
+    .bind(u.email)
+    .bind(u.category)
+    .bind(u.status)
+    .bind(u.organization_id)
+    .bind(u.password_hash)
+    .bind(now)
+    .fetch_optional(&mut *conn)
+    .await?;
+    match inserted {
+        Some(id) => Ok((id, true)),
+        None => Ok((
+            sqlx::query_scalar("SELECT id FROM users WHERE fiscal_code = $1")
+                .bind(u.fiscal_code)
+                .fetch_one(conn)
+                .await?,
+            false,
+        )),
+    }
+}
+
+pub async fn ensure_role(conn: &mut AnyConnection, user_id: i64, grant: &Grant) -> Result<()> {
+    let scope_key = format!(
+        "o{}:u{}:r{}",
+        grant.organization_id.unwrap_or(0),
+        grant.office_id.unwrap_or(0),
+        grant.region.as_deref().unwrap_or("")
+    );
+    sqlx::query(
+        "INSERT INTO user_roles (user_id, role, organization_id, office_id, region, scope_key)
+         VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (user_id, role, scope_key) DO NOTHING",
+    )
+    .bind(user_id)
+    .bind(grant.role.code())
+    .bind(grant.organization_id)
+    .bind(grant.office_id)
+    .bind(grant.region.as_deref())
+    .bind(scope_key)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// Grants a profile unless the user already holds one for that application.
+/// Returns false when a profile of that application was already held.
+pub async fn ensure_enablement(
+    conn: &mut AnyConnection,
+    user_id: i64,
+    application_id: i64,
+    profile_id: i64,
+    granted_by: Option<i64>,
+    now: i64,
+) -> Result<bool> {
+    let done = sqlx::query(
+        "INSERT INTO enablements (user_id, application_id, profile_id, granted_by, granted_at)
+         VALUES ($1, $2, $3, $4, $5) ON CONFLICT (user_id, application_id) DO NOTHING",
+    )
+    .bind(user_id)
+    .bind(application_id)
+    .bind(profile_id)
+    .bind(granted_by)
+    .bind(now)
+    .execute(conn)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+pub async fn user_by_fiscal_code(db: &Db, fiscal_code: &str) -> Result<Option<User>> {
+    let sql = format!("SELECT {USER_COLUMNS} FROM users WHERE fiscal_code = $1");
+    Ok(sqlx::query_as(sqlx::AssertSqlSafe(sql))
+        .bind(fiscal_code)
+        .fetch_optional(db.pool())
+        .await?)
+}
+
+pub async fn user_by_id(db: &Db, id: i64) -> Result<Option<User>> {
+    let sql = format!("SELECT {USER_COLUMNS} FROM users WHERE id = $1");
+    Ok(sqlx::query_as(sqlx::AssertSqlSafe(sql))
+        .bind(id)
+        .fetch_optional(db.pool())
+        .await?)
+}
+
+pub async fn organization(db: &Db, id: i64) -> Result<Option<Organization>> {
+    Ok(sqlx::query_as(
+        "SELECT id, code, name, kind, fiscal_code, parent_id, region FROM organizations WHERE id = $1",
+    )
+    .bind(id)
+    .fetch_optional(db.pool())
+    .await?)
+}
+
+pub async fn grants(db: &Db, user_id: i64) -> Result<Vec<Grant>> {
+    let rows: Vec<(String, Option<i64>, Option<i64>, Option<String>)> = sqlx::query_as(
+        "SELECT role, organization_id, office_id, region FROM user_roles WHERE user_id = $1 ORDER BY id",
+    )
+    .bind(user_id)
+    .fetch_all(db.pool())
+    .await?;
+    Ok(rows
+        .into_iter()
+        .filter_map(|(role, organization_id, office_id, region)| {
+            Role::from_code(&role).map(|role| Grant {
+                role,
+                organization_id,
+                office_id,
+                region,
+            })
+        })
+        .collect())
+}
+
+/// One line of "I miei servizi".
+#[derive(Clone, Debug, FromRow, serde::Serialize)]
+pub struct EnabledService {
+    pub application_code: String,
+    pub application_name: String,
+    pub description: String,
+    pub profile_name: String,
+}
+
+pub async fn enabled_services(db: &Db, user_id: i64) -> Result<Vec<EnabledService>> {
+    Ok(sqlx::query_as(
+        "SELECT a.code AS application_code, a.name AS application_name, a.description AS description,
+                p.name AS profile_name
+         FROM enablements e JOIN applications a ON a.id = e.application_id
+                            JOIN profiles p ON p.id = e.profile_id
+         WHERE e.user_id = $1 ORDER BY a.name",
+    )
+    .bind(user_id)
+    .fetch_all(db.pool())
+    .await?)
+}
+
+/// Row counts of the directory tables (demo idempotence, status pages).
+pub async fn counts(db: &Db) -> Result<Vec<(&'static str, i64)>> {
+    let mut out = Vec::new();
+    for table in [
+        "organizations",
+        "offices",
+        "applications",
+        "profiles",
+        "users",
+        "user_roles",
+        "enablements",
+    ] {
+        let sql = format!("SELECT COUNT(*) FROM {table}");
+        let n: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(sql))
+            .fetch_one(db.pool())
+            .await?;
+        out.push((table, n));
+    }
+    Ok(out)
+}
