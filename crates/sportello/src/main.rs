@@ -1,1 +1,214 @@
-fn main() {}
+//! `sportello`: one binary for the portal, its workers and its maintenance.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Args, Parser, Subcommand};
+use sportello_app::{App, Config, demo};
+use sportello_store::audit::{self, Verification};
+use sportello_store::{Db, redact_url};
+
+#[derive(Parser)]
+#[command(
+    name = "sportello",
+    version,
+    about = "Sportello: delegated access management, assistance desk and integrated filings for public administrations",
+    long_about = "Sportello: delegated access management, assistance desk and integrated filings for public administrations.\n\n\
+Configuration comes from built-in defaults, then the TOML file (--config or SPORTELLO_CONFIG), then SPORTELLO_* environment \
+variables (SPORTELLO_MAIL__SMTP_URL sets mail.smtp_url), then these flags; each later source wins. `sportello config` prints every key with its default."
+)]
+struct Cli {
+    #[command(flatten)]
+    global: GlobalOpts,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Args)]
+struct GlobalOpts {
+    /// TOML configuration file.
+    #[arg(long, global = true, env = "SPORTELLO_CONFIG")]
+    config: Option<PathBuf>,
+    /// Database URL: sqlite://PATH (default: <data-dir>/sportello.db) or postgres://USER@HOST/DB.
+    #[arg(long, global = true)]
+    database_url: Option<String>,
+    /// Directory for the SQLite database, the local maildir and uploads (default: data).
+    #[arg(long, global = true)]
+    data_dir: Option<String>,
+    /// Log format: text or json (default: text). Log level via SPORTELLO_LOG (default: info).
+    #[arg(long, global = true)]
+    log_format: Option<String>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the portal and its outbox workers (migrates the database first).
+    Serve {
+        /// Address to listen on (default: 127.0.0.1:8080).
+        #[arg(long)]
+        listen: Option<String>,
+        /// Public base URL, used in e-mail links and for Secure cookies (default: http://localhost:8080).
+        #[arg(long)]
+        public_base_url: Option<String>,
+        /// Load the demo world (idempotent) and print the demo credentials.
+        #[arg(long)]
+        demo: bool,
+    },
+    /// Apply pending database migrations and exit.
+    Migrate,
+    /// Load the demo world (idempotent) and print the demo credentials.
+    Demo,
+    /// Audit trail tools.
+    Audit {
+        #[command(subcommand)]
+        command: AuditCommand,
+    },
+    /// Print every configuration key with its default value, as TOML.
+    Config,
+}
+
+#[derive(Subcommand)]
+enum AuditCommand {
+    /// Check the hash chain of the whole audit trail; names the first broken event.
+    Verify,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    if let Command::Config = cli.command {
+        print!("{}", Config::defaults_toml());
+        return ExitCode::SUCCESS;
+    }
+    let (listen, public_base_url) = match &cli.command {
+        Command::Serve { listen, public_base_url, .. } => (listen.clone(), public_base_url.clone()),
+        _ => (None, None),
+    };
+    let flags = [
+        ("listen", listen),
+        ("public_base_url", public_base_url),
+        ("database_url", cli.global.database_url.clone()),
+        ("data_dir", cli.global.data_dir.clone()),
+        ("log_format", cli.global.log_format.clone()),
+    ];
+    let config = match Config::load(cli.global.config.as_deref(), std::env::vars(), &flags) {
+        Ok(c) => c,
+        Err(e) => return fail(&e.to_string()),
+    };
+    init_tracing(&config.log_format);
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(r) => r,
+        Err(e) => return fail(&format!("runtime: {e}")),
+    };
+    match runtime.block_on(run(cli.command, config)) {
+        Ok(code) => code,
+        Err(e) => fail(&e),
+    }
+}
+
+fn fail(message: &str) -> ExitCode {
+    eprintln!("sportello: errore: {message}");
+    ExitCode::from(2)
+}
+
+fn init_tracing(format: &str) {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("SPORTELLO_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,sqlx=warn"));
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    if format == "json" {
+        builder.json().init();
+    } else {
+        builder.init();
+    }
+}
+
+async fn open(config: &Config) -> Result<Db, String> {
+    let url = config.effective_database_url();
+    let db = Db::connect(&url).await.map_err(|e| e.to_string())?;
+    db.migrate().await.map_err(|e| e.to_string())?;
+    tracing::info!(database = %redact_url(&url), backend = db.backend().name(), "database ready");
+    Ok(db)
+}
+
+async fn run(command: Command, config: Config) -> Result<ExitCode, String> {
+    match command {
+        Command::Migrate => {
+            open(&config).await?;
+            println!("migrazioni applicate");
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Demo => {
+            let db = open(&config).await?;
+            let app = App::new(config, db).await?;
+            seed_demo(&app).await?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Audit { command: AuditCommand::Verify } => {
+            let db = open(&config).await?;
+            match audit::verify(&db).await.map_err(|e| e.to_string())? {
+                Verification::Intact { events } => {
+                    println!("registro di audit integro: {events} eventi verificati");
+                    Ok(ExitCode::SUCCESS)
+                }
+                Verification::Broken(e) => {
+                    println!("registro di audit NON integro: {e}");
+                    Ok(ExitCode::from(1))
+                }
+            }
+        }
+        Command::Serve { demo, .. } => {
+            let listen = config.listen.clone();
+            let base = config.public_base_url.clone();
+            let db = open(&config).await?;
+            let app = App::new(config, db).await?;
+            if demo {
+                seed_demo(&app).await?;
+            }
+            let listener = tokio::net::TcpListener::bind(&listen)
+                .await
+                .map_err(|e| format!("impossibile ascoltare su {listen}: {e}"))?;
+            let bound = listener.local_addr().map_err(|e| e.to_string())?;
+            tracing::info!(address = %bound, public_base_url = %base, mail = %app.mailer.describe(), "Sportello is listening");
+            println!("Sportello in ascolto su http://{bound} (indirizzo pubblico {base})");
+            sportello_web::run(app, listener, shutdown_signal())
+                .await
+                .map_err(|e| format!("server: {e}"))?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Config => unreachable!("handled before start-up"),
+    }
+}
+
+async fn seed_demo(app: &App) -> Result<(), String> {
+    let report = demo::seed(app).await.map_err(|e| format!("dati dimostrativi: {e}"))?;
+    println!(
+        "Dati dimostrativi pronti ({} utenti nuovi). Password di tutti gli account: {}",
+        report.created_users,
+        demo::DEMO_PASSWORD
+    );
+    println!("{:<18} {:<18} {:<45} ENTE", "CODICE FISCALE", "NOME", "RUOLO");
+    for u in &report.users {
+        println!("{:<18} {:<18} {:<45} {}", u.fiscal_code, u.name, u.role, u.organization);
+    }
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = term => {},
+    }
+}

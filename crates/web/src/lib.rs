@@ -1,1 +1,146 @@
+//! Sportello's HTTP layer: server-rendered portal pages (Bootstrap Italia,
+//! htmx where it helps), operations endpoints, and the serve loop that runs
+//! the outbox workers beside the web server and shuts both down gracefully.
 
+mod assets;
+mod ctx;
+mod error;
+pub mod i18n;
+mod ops;
+mod pages;
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, OnceLock};
+use std::time::Instant;
+
+use axum::Router;
+use axum::extract::{MatchedPath, Request, State};
+use axum::http::{HeaderValue, header};
+use axum::middleware::{self, Next};
+use axum::response::Response;
+use axum::routing::{get, post};
+use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
+use sportello_app::App;
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+
+pub use error::WebError;
+
+pub struct AppState {
+    pub app: App,
+    pub metrics: PrometheusHandle,
+    pub shutting_down: AtomicBool,
+}
+
+pub type Shared = Arc<AppState>;
+
+/// The process-wide Prometheus recorder (installed once).
+pub fn metrics_handle() -> PrometheusHandle {
+    static HANDLE: OnceLock<PrometheusHandle> = OnceLock::new();
+    HANDLE
+        .get_or_init(|| {
+            let recorder = PrometheusBuilder::new()
+                .set_buckets(&[0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0])
+                .expect("static buckets are valid")
+                .build_recorder();
+            let handle = recorder.handle();
+            // Another recorder may exist in tests that build several servers.
+            let _ = metrics::set_global_recorder(recorder);
+            handle
+        })
+        .clone()
+}
+
+pub fn router(state: Shared) -> Router {
+    Router::new()
+        .route("/", get(pages::home))
+        .route("/accedi", get(pages::login_form).post(pages::login_submit))
+        .route("/esci", post(pages::logout))
+        .route("/lingua", get(pages::switch_language))
+        .route("/dichiarazione-accessibilita", get(pages::accessibility))
+        .route("/privacy", get(pages::privacy))
+        .route("/admin/operazioni", get(ops::operations))
+        .route("/admin/operazioni/coda", get(ops::outbox_depth_fragment))
+        .route("/admin/outbox/{id}/riprova", post(ops::requeue))
+        .route("/admin/audit/verifica", get(ops::verify_audit))
+        .route("/healthz", get(ops::healthz))
+        .route("/readyz", get(ops::readyz))
+        .route("/metrics", get(ops::metrics))
+        .route("/static/{*path}", get(assets::serve))
+        .fallback(pages::not_found)
+        .layer(tower_http::catch_panic::CatchPanicLayer::custom(error::panic_response))
+        .layer(middleware::from_fn_with_state(state.clone(), error::render_error_pages))
+        .layer(middleware::from_fn_with_state(state.clone(), ctx::ensure_csrf_cookie))
+        .layer(middleware::from_fn(security_headers))
+        .layer(middleware::from_fn(record_metrics))
+        .with_state(state)
+}
+
+async fn security_headers(req: Request, next: Next) -> Response {
+    let mut res = next.run(req).await;
+    let h = res.headers_mut();
+    h.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static(
+            "default-src 'self'; img-src 'self' data:; font-src 'self' data:; style-src 'self'; script-src 'self'; \
+             frame-ancestors 'none'; form-action 'self'; base-uri 'none'; object-src 'none'",
+        ),
+    );
+    h.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    h.insert(header::REFERRER_POLICY, HeaderValue::from_static("same-origin"));
+    res
+}
+
+async fn record_metrics(req: Request, next: Next) -> Response {
+    let start = Instant::now();
+    let route = req
+        .extensions()
+        .get::<MatchedPath>()
+        .map(|p| p.as_str().to_string())
+        .unwrap_or_else(|| "unmatched".into());
+    let method = req.method().to_string();
+    let res = next.run(req).await;
+    let status = res.status().as_u16().to_string();
+    metrics::counter!("sportello_http_requests_total", "method" => method, "route" => route.clone(), "status" => status).increment(1);
+    metrics::histogram!("sportello_http_request_duration_seconds", "route" => route).record(start.elapsed().as_secs_f64());
+    res
+}
+
+/// Runs the portal and the outbox workers until `shutdown` resolves; then
+/// stops accepting, finishes in-flight requests, lets each worker finish the
+/// item in hand, and returns.
+pub async fn run(app: App, listener: TcpListener, shutdown: impl Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
+    let (stop_tx, stop_rx) = watch::channel(false);
+    let workers: Vec<_> = (0..app.config.outbox.workers)
+        .map(|_| tokio::spawn(app.worker().run(stop_rx.clone())))
+        .collect();
+    let state = Arc::new(AppState {
+        app,
+        metrics: metrics_handle(),
+        shutting_down: AtomicBool::new(false),
+    });
+    let flag = state.clone();
+    let result = axum::serve(
+        listener,
+        router(state).into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(async move {
+        shutdown.await;
+        flag.shutting_down.store(true, Ordering::SeqCst);
+        tracing::info!("shutdown requested: finishing in-flight requests");
+    })
+    .await;
+    let _ = stop_tx.send(true);
+    for w in workers {
+        let _ = w.await;
+    }
+    tracing::info!("shutdown complete");
+    result
+}
+
+pub(crate) fn state_ready(state: &State<Shared>) -> bool {
+    !state.shutting_down.load(Ordering::SeqCst)
+}

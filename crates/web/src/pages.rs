@@ -1,0 +1,199 @@
+//! Portal pages: home ("I miei servizi" once logged in), login, logout,
+//! language switch, accessibility statement, privacy notice.
+
+use askama::Template;
+use axum::extract::{Query, State};
+use axum::http::header;
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::Form;
+use serde::Deserialize;
+use sportello_app::AppError;
+use sportello_store::directory::{self, EnabledService};
+
+use crate::ctx::{Ctx, LANG_COOKIE, PageCtx, SESSION_COOKIE, safe_next, set_cookie};
+use crate::error::WebError;
+use crate::i18n::Lang;
+use crate::Shared;
+
+pub fn render<T: Template>(t: &T) -> Result<Html<String>, WebError> {
+    t.render()
+        .map(Html)
+        .map_err(|e| WebError::Internal(format!("template: {e}")))
+}
+
+#[derive(Template)]
+#[template(path = "home.html")]
+struct HomePage {
+    ctx: PageCtx,
+    services: Vec<EnabledService>,
+}
+
+pub async fn home(State(state): State<Shared>, ctx: Ctx) -> Result<Html<String>, WebError> {
+    let services = match &ctx.session {
+        Some(s) => directory::enabled_services(&state.app.db, s.user.id)
+            .await
+            .map_err(AppError::from)?,
+        None => Vec::new(),
+    };
+    render(&HomePage { ctx: ctx.page(), services })
+}
+
+#[derive(Template)]
+#[template(path = "login.html")]
+struct LoginPage {
+    ctx: PageCtx,
+    fiscal_code: String,
+    errors: Vec<FieldError>,
+    fc_error: Option<String>,
+    pw_error: Option<String>,
+}
+
+pub struct FieldError {
+    pub field: &'static str,
+    pub message: String,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub struct NextQuery {
+    next: Option<String>,
+}
+
+pub async fn login_form(ctx: Ctx) -> Result<Html<String>, WebError> {
+    render(&LoginPage {
+        ctx: ctx.page(),
+        fiscal_code: String::new(),
+        errors: Vec::new(),
+        fc_error: None,
+        pw_error: None,
+    })
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub struct LoginForm {
+    csrf_token: String,
+    fiscal_code: String,
+    password: String,
+}
+
+pub async fn login_submit(
+    State(state): State<Shared>,
+    ctx: Ctx,
+    Query(q): Query<NextQuery>,
+    form: Result<Form<LoginForm>, axum::extract::rejection::FormRejection>,
+) -> Result<Response, WebError> {
+    let Form(form) = form.map_err(|e| WebError::BadRequest(e.body_text()))?;
+    ctx.check_csrf(&form.csrf_token)?;
+    let mut errors = Vec::new();
+    if form.fiscal_code.trim().is_empty() {
+        errors.push(FieldError { field: "fiscal_code", message: ctx.page().t("login.fiscal_code").to_string() + ": obbligatorio" });
+    }
+    if form.password.is_empty() {
+        errors.push(FieldError { field: "password", message: ctx.page().t("login.password").to_string() + ": obbligatoria" });
+    }
+    if errors.is_empty() {
+        match state.app.login(&form.fiscal_code, &form.password, &ctx.origin).await {
+            Ok(ok) => {
+                // The old session, if any, ends here: the id changes at login.
+                if let Some(old) = &ctx.session {
+                    let _ = state.app.logout(old, &ctx.origin).await;
+                }
+                let secure = state.app.config.cookies_secure();
+                let mut res = Redirect::to(&safe_next(q.next.as_deref())).into_response();
+                res.headers_mut().append(
+                    header::SET_COOKIE,
+                    set_cookie(SESSION_COOKIE, &ok.session_token, None, true, secure),
+                );
+                return Ok(res);
+            }
+            Err(AppError::Invalid { field, message }) => {
+                let field = if field == "fiscal_code" { "fiscal_code" } else { "password" };
+                errors.push(FieldError { field, message });
+            }
+            Err(e) => return Err(e.into()),
+        }
+    }
+    let status = if errors.iter().any(|e| e.field == "password" && !form.password.is_empty()) {
+        axum::http::StatusCode::UNAUTHORIZED
+    } else {
+        axum::http::StatusCode::BAD_REQUEST
+    };
+    let fc_error = errors.iter().find(|e| e.field == "fiscal_code").map(|e| e.message.clone());
+    let pw_error = errors.iter().find(|e| e.field == "password").map(|e| e.message.clone());
+    let page = render(&LoginPage {
+        ctx: ctx.page(),
+        fiscal_code: form.fiscal_code.trim().to_uppercase(),
+        errors,
+        fc_error,
+        pw_error,
+    })?;
+    Ok((status, page).into_response())
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub struct CsrfForm {
+    pub csrf_token: String,
+}
+
+pub type CsrfFormPublic = CsrfForm;
+
+pub async fn logout(
+    State(state): State<Shared>,
+    ctx: Ctx,
+    form: Result<Form<CsrfForm>, axum::extract::rejection::FormRejection>,
+) -> Result<Response, WebError> {
+    let Form(form) = form.map_err(|e| WebError::BadRequest(e.body_text()))?;
+    ctx.check_csrf(&form.csrf_token)?;
+    if let Some(s) = &ctx.session {
+        state.app.logout(s, &ctx.origin).await?;
+    }
+    let secure = state.app.config.cookies_secure();
+    let mut res = Redirect::to("/").into_response();
+    res.headers_mut()
+        .append(header::SET_COOKIE, set_cookie(SESSION_COOKIE, "", Some(0), true, secure));
+    Ok(res)
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub struct LangQuery {
+    to: String,
+    next: Option<String>,
+}
+
+/// A plain link (no JavaScript needed) that stores the choice in a cookie.
+pub async fn switch_language(State(state): State<Shared>, Query(q): Query<LangQuery>) -> Response {
+    let lang = Lang::from_code(&q.to).unwrap_or(Lang::It);
+    let mut res = Redirect::to(&safe_next(q.next.as_deref())).into_response();
+    res.headers_mut().append(
+        header::SET_COOKIE,
+        set_cookie(LANG_COOKIE, lang.code(), Some(31_536_000), false, state.app.config.cookies_secure()),
+    );
+    res
+}
+
+#[derive(Template)]
+#[template(path = "page.html")]
+struct TextPage {
+    ctx: PageCtx,
+    title: &'static str,
+    paragraphs: Vec<&'static str>,
+}
+
+pub async fn accessibility(ctx: Ctx) -> Result<Html<String>, WebError> {
+    let page = ctx.page();
+    let paragraphs = vec![page.t("a11y.text"), page.t("a11y.status"), page.t("a11y.feedback")];
+    render(&TextPage { title: page.t("a11y.title"), paragraphs, ctx: page })
+}
+
+pub async fn privacy(ctx: Ctx) -> Result<Html<String>, WebError> {
+    let page = ctx.page();
+    let paragraphs = vec![page.t("privacy.text")];
+    render(&TextPage { title: page.t("privacy.title"), paragraphs, ctx: page })
+}
+
+pub async fn not_found() -> WebError {
+    WebError::NotFound
+}
