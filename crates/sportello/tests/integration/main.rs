@@ -1,0 +1,9 @@
+//! The integration suite. It runs on SQLite by default and on PostgreSQL when
+//! SPORTELLO_TEST_DATABASE_URL names a server (each test gets its own schema).
+
+mod harness;
+
+mod cli;
+mod mail;
+mod storage;
+mod web;
