@@ -4,8 +4,8 @@
 // drives Debian's headless Chromium through playwright-core (no browser download),
 // and writes screenshots, the server log and axe-core results to <repo>/artifacts/browser/.
 //
-// Env: SPORTELLO_BIN (server binary), CHROMIUM_PATH (browser),
-//      SPORTELLO_BROWSER_DATABASE_URL (optional, passed as --database-url).
+// Env: SPORTELLO_TEST_BIN (server binary), CHROMIUM_PATH (browser),
+//      SPORTELLO_TEST_BROWSER_DATABASE_URL (optional, passed as --database-url).
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -20,7 +20,7 @@ import { chromium } from 'playwright-core';
 const here = path.dirname(fileURLToPath(import.meta.url));
 const repoRoot = path.resolve(here, '..', '..');
 const artifacts = path.join(repoRoot, 'artifacts', 'browser');
-const serverBin = path.resolve(here, process.env.SPORTELLO_BIN || '../../target/debug/sportello');
+const serverBin = path.resolve(here, process.env.SPORTELLO_TEST_BIN || '../../target/debug/sportello');
 const axeSource = fs.readFileSync(path.join(here, 'node_modules', 'axe-core', 'axe.min.js'), 'utf8');
 
 const DEMO_FISCAL_CODE = 'FRRMRC70A01D548N';
@@ -93,14 +93,14 @@ async function runAxe(page, options = { runOnly: { type: 'tag', values: ['wcag2a
 
 before(async () => {
   fs.mkdirSync(artifacts, { recursive: true });
-  assert.ok(fs.existsSync(serverBin), `server binary not found: ${serverBin} (build it or set SPORTELLO_BIN)`);
+  assert.ok(fs.existsSync(serverBin), `server binary not found: ${serverBin} (build it or set SPORTELLO_TEST_BIN)`);
 
   dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'sportello-browser-'));
   const port = await freePort();
   baseUrl = `http://127.0.0.1:${port}`;
   const args = ['serve', '--demo', '--listen', `127.0.0.1:${port}`, '--data-dir', dataDir];
-  if (process.env.SPORTELLO_BROWSER_DATABASE_URL) {
-    args.push('--database-url', process.env.SPORTELLO_BROWSER_DATABASE_URL);
+  if (process.env.SPORTELLO_TEST_BROWSER_DATABASE_URL) {
+    args.push('--database-url', process.env.SPORTELLO_TEST_BROWSER_DATABASE_URL);
   }
 
   const log = fs.openSync(path.join(artifacts, 'server.log'), 'w');

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Runs the browser suite against target/debug/sportello (or $SPORTELLO_BIN) with
+# Runs the browser suite against target/debug/sportello (or $SPORTELLO_TEST_BIN) with
 # Debian's Chromium (or $CHROMIUM_PATH). Never downloads a browser.
 set -euo pipefail
 

@@ -155,8 +155,8 @@ impl Config {
             let text = std::fs::read_to_string(path).map_err(|e| {
                 ConfigError(format!("file di configurazione {}: {e}", path.display()))
             })?;
-            let table: Table = toml::from_str(&text)
-                .map_err(|e| ConfigError(toml_error(path, &text, &e)))?;
+            let table: Table =
+                toml::from_str(&text).map_err(|e| ConfigError(toml_error(path, &text, &e)))?;
             check_keys(&table, &defaults, "", &|key| {
                 format!("{}: chiave sconosciuta «{key}»", path.display())
             })?;
@@ -184,8 +184,12 @@ impl Config {
                     path.join(".")
                 ))
             })?;
-            let value = typed_value(default, &raw)
-                .ok_or_else(|| ConfigError(format!("variabile d'ambiente {name}: valore non valido «{raw}» ({})", expected(default))))?;
+            let value = typed_value(default, &raw).ok_or_else(|| {
+                ConfigError(format!(
+                    "variabile d'ambiente {name}: valore non valido «{raw}» ({})",
+                    expected(default)
+                ))
+            })?;
             set(&mut merged, &path, value);
         }
 
@@ -195,36 +199,65 @@ impl Config {
             }
         }
 
-        let config: Config = merged
-            .try_into()
-            .map_err(|e: toml::de::Error| ConfigError(format!("configurazione: {}", e.message())))?;
+        let config: Config = merged.try_into().map_err(|e: toml::de::Error| {
+            ConfigError(format!("configurazione: {}", e.message()))
+        })?;
         config.validate()?;
         Ok(config)
     }
 
     fn validate(&self) -> Result<(), ConfigError> {
-        let bad = |key: &str, why: String| Err(ConfigError(format!("configurazione, chiave «{key}»: {why}")));
+        let bad = |key: &str, why: String| {
+            Err(ConfigError(format!(
+                "configurazione, chiave «{key}»: {why}"
+            )))
+        };
         if self.listen.parse::<SocketAddr>().is_err() {
-            return bad("listen", format!("«{}» non è un indirizzo IP:porta", self.listen));
+            return bad(
+                "listen",
+                format!("«{}» non è un indirizzo IP:porta", self.listen),
+            );
         }
         match url::Url::parse(&self.public_base_url) {
             Ok(u) if matches!(u.scheme(), "http" | "https") && u.host().is_some() => {}
-            Ok(_) => return bad("public_base_url", format!("«{}» deve essere un URL http:// o https://", self.public_base_url)),
-            Err(e) => return bad("public_base_url", format!("«{}» non è un URL valido: {e}", self.public_base_url)),
+            Ok(_) => {
+                return bad(
+                    "public_base_url",
+                    format!(
+                        "«{}» deve essere un URL http:// o https://",
+                        self.public_base_url
+                    ),
+                );
+            }
+            Err(e) => {
+                return bad(
+                    "public_base_url",
+                    format!("«{}» non è un URL valido: {e}", self.public_base_url),
+                );
+            }
         }
         if !self.database_url.is_empty() {
             let ok = ["sqlite:", "postgres://", "postgresql://"]
                 .iter()
                 .any(|p| self.database_url.starts_with(p));
-            if !ok || url::Url::parse(&self.database_url).is_err() && !self.database_url.starts_with("sqlite:") {
-                return bad("database_url", format!(
-                    "«{}» non è un URL sqlite://PERCORSO o postgres://…",
-                    sportello_store::redact_url(&self.database_url)
-                ));
+            if !ok
+                || url::Url::parse(&self.database_url).is_err()
+                    && !self.database_url.starts_with("sqlite:")
+            {
+                return bad(
+                    "database_url",
+                    format!(
+                        "«{}» non è un URL sqlite://PERCORSO o postgres://…",
+                        sportello_store::redact_url(&self.database_url)
+                    ),
+                );
             }
         }
         if jiff::tz::TimeZone::get(&self.time_zone).is_err() {
-            return bad("time_zone", format!("fuso orario sconosciuto «{}»", self.time_zone));
+            return bad(
+                "time_zone",
+                format!("fuso orario sconosciuto «{}»", self.time_zone),
+            );
         }
         if !matches!(self.log_format.as_str(), "text" | "json") {
             return bad("log_format", "valori ammessi: text, json".into());
@@ -232,11 +265,24 @@ impl Config {
         if !self.mail.smtp_url.is_empty() {
             match url::Url::parse(&self.mail.smtp_url) {
                 Ok(u) if matches!(u.scheme(), "smtp" | "smtps") && u.host().is_some() => {}
-                _ => return bad("mail.smtp_url", format!("«{}» non è un URL smtp:// o smtps://", self.mail.smtp_url)),
+                _ => {
+                    return bad(
+                        "mail.smtp_url",
+                        format!("«{}» non è un URL smtp:// o smtps://", self.mail.smtp_url),
+                    );
+                }
             }
         }
-        if self.mail.sender.parse::<lettre::message::Mailbox>().is_err() {
-            return bad("mail.sender", format!("«{}» non è un indirizzo valido", self.mail.sender));
+        if self
+            .mail
+            .sender
+            .parse::<lettre::message::Mailbox>()
+            .is_err()
+        {
+            return bad(
+                "mail.sender",
+                format!("«{}» non è un indirizzo valido", self.mail.sender),
+            );
         }
         if self.password.min_length < 8 {
             return bad("password.min_length", "deve essere almeno 8".into());
@@ -244,11 +290,20 @@ impl Config {
         if self.password.min_classes > 4 {
             return bad("password.min_classes", "al massimo 4".into());
         }
-        if self.argon2.memory_kib < 8 * self.argon2.parallelism.max(1) || self.argon2.iterations == 0 || self.argon2.parallelism == 0 {
-            return bad("argon2", "parametri non validi (memoria ≥ 8 KiB per corsia, iterazioni e corsie ≥ 1)".into());
+        if self.argon2.memory_kib < 8 * self.argon2.parallelism.max(1)
+            || self.argon2.iterations == 0
+            || self.argon2.parallelism == 0
+        {
+            return bad(
+                "argon2",
+                "parametri non validi (memoria ≥ 8 KiB per corsia, iterazioni e corsie ≥ 1)".into(),
+            );
         }
         if self.outbox.workers == 0 || self.outbox.max_attempts == 0 {
-            return bad("outbox", "workers e max_attempts devono essere almeno 1".into());
+            return bad(
+                "outbox",
+                "workers e max_attempts devono essere almeno 1".into(),
+            );
         }
         if self.session.idle_timeout_minutes <= 0 || self.session.absolute_timeout_hours <= 0 {
             return bad("session", "le scadenze devono essere positive".into());
@@ -290,12 +345,21 @@ fn check_keys(
     err: &dyn Fn(&str) -> String,
 ) -> Result<(), ConfigError> {
     for (k, v) in given {
-        let full = if prefix.is_empty() { k.clone() } else { format!("{prefix}.{k}") };
+        let full = if prefix.is_empty() {
+            k.clone()
+        } else {
+            format!("{prefix}.{k}")
+        };
         match known.get(k) {
             None => return Err(ConfigError(err(&full))),
             Some(Value::Table(known_sub)) => match v {
                 Value::Table(sub) => check_keys(sub, known_sub, &full, err)?,
-                _ => return Err(ConfigError(format!("{}: atteso un gruppo [{full}]", err(&full)))),
+                _ => {
+                    return Err(ConfigError(format!(
+                        "{}: atteso un gruppo [{full}]",
+                        err(&full)
+                    )));
+                }
             },
             Some(_) => {}
         }
@@ -357,7 +421,10 @@ mod tests {
     use super::*;
 
     fn env(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
-        pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
     }
 
     #[test]
@@ -365,8 +432,20 @@ mod tests {
         let dir = std::env::temp_dir().join(format!("sportello-cfg-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
         let file = dir.join("a.toml");
-        std::fs::write(&file, "listen = \"127.0.0.1:1111\"\n[password]\nmin_length = 14\n[outbox]\nworkers = 3\n").unwrap();
-        let c = Config::load(Some(&file), env(&[("SPORTELLO_OUTBOX__WORKERS", "5"), ("SPORTELLO_LISTEN", "127.0.0.1:2222")]), &[("listen", Some("127.0.0.1:3333".into()))]).unwrap();
+        std::fs::write(
+            &file,
+            "listen = \"127.0.0.1:1111\"\n[password]\nmin_length = 14\n[outbox]\nworkers = 3\n",
+        )
+        .unwrap();
+        let c = Config::load(
+            Some(&file),
+            env(&[
+                ("SPORTELLO_OUTBOX__WORKERS", "5"),
+                ("SPORTELLO_LISTEN", "127.0.0.1:2222"),
+            ]),
+            &[("listen", Some("127.0.0.1:3333".into()))],
+        )
+        .unwrap();
         assert_eq!(c.listen, "127.0.0.1:3333");
         assert_eq!(c.outbox.workers, 5);
         assert_eq!(c.password.min_length, 14);
@@ -381,20 +460,49 @@ mod tests {
         std::fs::write(&file, "[mail]\nsmtp_host = \"x\"\n").unwrap();
         let e = Config::load(Some(&file), env(&[]), &[]).unwrap_err().0;
         assert!(e.contains("mail.smtp_host") && e.contains("b.toml"), "{e}");
-        let e = Config::load(None, env(&[("SPORTELLO_LISTN", "x")]), &[]).unwrap_err().0;
+        let e = Config::load(None, env(&[("SPORTELLO_LISTN", "x")]), &[])
+            .unwrap_err()
+            .0;
         assert!(e.contains("SPORTELLO_LISTN") && e.contains("listn"), "{e}");
-        let e = Config::load(None, env(&[("SPORTELLO_OUTBOX__WORKERS", "many")]), &[]).unwrap_err().0;
+        let e = Config::load(None, env(&[("SPORTELLO_OUTBOX__WORKERS", "many")]), &[])
+            .unwrap_err()
+            .0;
         assert!(e.contains("intero"), "{e}");
     }
 
     #[test]
     fn bad_values_are_named() {
-        let e = Config::load(None, env(&[("SPORTELLO_PUBLIC_BASE_URL", "ftp//nowhere")]), &[]).unwrap_err().0;
+        let e = Config::load(
+            None,
+            env(&[("SPORTELLO_PUBLIC_BASE_URL", "ftp//nowhere")]),
+            &[],
+        )
+        .unwrap_err()
+        .0;
         assert!(e.contains("public_base_url"), "{e}");
-        let e = Config::load(None, env(&[("SPORTELLO_TIME_ZONE", "Europe/Atlantis")]), &[]).unwrap_err().0;
+        let e = Config::load(
+            None,
+            env(&[("SPORTELLO_TIME_ZONE", "Europe/Atlantis")]),
+            &[],
+        )
+        .unwrap_err()
+        .0;
         assert!(e.contains("time_zone"), "{e}");
-        let e = Config::load(None, env(&[]), &[("database_url", Some("mysql://x".into()))]).unwrap_err().0;
+        let e = Config::load(
+            None,
+            env(&[]),
+            &[("database_url", Some("mysql://x".into()))],
+        )
+        .unwrap_err()
+        .0;
         assert!(e.contains("database_url"), "{e}");
-        assert!(Config::load(None, env(&[("SPORTELLO_TEST_DATABASE_URL", "whatever")]), &[]).is_ok());
+        assert!(
+            Config::load(
+                None,
+                env(&[("SPORTELLO_TEST_DATABASE_URL", "whatever")]),
+                &[]
+            )
+            .is_ok()
+        );
     }
 }

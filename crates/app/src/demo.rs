@@ -48,74 +48,307 @@ enum Scope {
     Region(&'static str),
 }
 
-const ORGS: &[(&str, &str, &str, Option<&str>, Option<&str>, Option<&str>)] = &[
+/// code, name, kind, fiscal code / VAT, parent code, region
+type OrgRow = (
+    &'static str,
+    &'static str,
+    &'static str,
+    Option<&'static str>,
+    Option<&'static str>,
+    Option<&'static str>,
+);
+/// code, name, description, profiles (code, name)
+type AppRow = (
+    &'static str,
+    &'static str,
+    &'static str,
+    &'static [(&'static str, &'static str)],
+);
+
+const ORGS: &[OrgRow] = &[
     // code, name, kind, fiscal code / VAT, parent code, region
-    ("DF", "Dipartimento delle Finanze", "ministry_department", Some("80415740580"), None, None),
-    ("RER", "Regione Emilia-Romagna", "region", Some("80062590379"), None, Some("Emilia-Romagna")),
-    ("C-D548", "Comune di Ferrara", "municipality", Some("00297110389"), None, Some("Emilia-Romagna")),
-    ("FE-TRIBUTI", "Ferrara Tributi S.p.A.", "concessionaire", None, Some("C-D548"), Some("Emilia-Romagna")),
-    ("ADE", "Agenzia delle Entrate", "tax_agency", Some("06363391001"), None, None),
-    ("PREF-FE", "Prefettura di Ferrara", "prefecture", None, None, Some("Emilia-Romagna")),
-    ("INPS", "INPS - Istituto Nazionale della Previdenza Sociale", "social_security", None, None, None),
-    ("INAIL", "INAIL - Istituto Nazionale Assicurazione Infortuni sul Lavoro", "insurance_body", None, None, None),
-    ("CCIAA-FERA", "Camera di Commercio di Ferrara e Ravenna", "chamber_of_commerce", None, None, Some("Emilia-Romagna")),
-    ("IMPRESA-ESTENSE", "Estense Costruzioni S.r.l.", "company", None, None, Some("Emilia-Romagna")),
+    (
+        "DF",
+        "Dipartimento delle Finanze",
+        "ministry_department",
+        Some("80415740580"),
+        None,
+        None,
+    ),
+    (
+        "RER",
+        "Regione Emilia-Romagna",
+        "region",
+        Some("80062590379"),
+        None,
+        Some("Emilia-Romagna"),
+    ),
+    (
+        "C-D548",
+        "Comune di Ferrara",
+        "municipality",
+        Some("00297110389"),
+        None,
+        Some("Emilia-Romagna"),
+    ),
+    (
+        "FE-TRIBUTI",
+        "Ferrara Tributi S.p.A.",
+        "concessionaire",
+        None,
+        Some("C-D548"),
+        Some("Emilia-Romagna"),
+    ),
+    (
+        "ADE",
+        "Agenzia delle Entrate",
+        "tax_agency",
+        Some("06363391001"),
+        None,
+        None,
+    ),
+    (
+        "PREF-FE",
+        "Prefettura di Ferrara",
+        "prefecture",
+        None,
+        None,
+        Some("Emilia-Romagna"),
+    ),
+    (
+        "INPS",
+        "INPS - Istituto Nazionale della Previdenza Sociale",
+        "social_security",
+        None,
+        None,
+        None,
+    ),
+    (
+        "INAIL",
+        "INAIL - Istituto Nazionale Assicurazione Infortuni sul Lavoro",
+        "insurance_body",
+        None,
+        None,
+        None,
+    ),
+    (
+        "CCIAA-FERA",
+        "Camera di Commercio di Ferrara e Ravenna",
+        "chamber_of_commerce",
+        None,
+        None,
+        Some("Emilia-Romagna"),
+    ),
+    (
+        "IMPRESA-ESTENSE",
+        "Estense Costruzioni S.r.l.",
+        "company",
+        None,
+        None,
+        Some("Emilia-Romagna"),
+    ),
 ];
 
 const OFFICES: &[(&str, &str, &str, &str, &str)] = &[
     // organization, code, name, region, functional mailbox
-    ("ADE", "ADE-DR-ER", "Direzione Regionale dell'Emilia-Romagna", "Emilia-Romagna", "dr.emiliaromagna.civis@agenzia.example.it"),
-    ("ADE", "ADE-DP-FE", "Direzione Provinciale di Ferrara - Ufficio territoriale", "Emilia-Romagna", "dp.ferrara.civis@agenzia.example.it"),
-    ("ADE", "ADE-DP-BO", "Direzione Provinciale I di Bologna - Ufficio territoriale", "Emilia-Romagna", "dp1.bologna.civis@agenzia.example.it"),
-    ("ADE", "ADE-DP-RA", "Direzione Provinciale di Ravenna - Ufficio territoriale", "Emilia-Romagna", "dp.ravenna.civis@agenzia.example.it"),
-    ("PREF-FE", "PREF-FE-BDNA", "Prefettura di Ferrara - Sezione provinciale B.D.N.A.", "Emilia-Romagna", "protocollo.preffe@pec.interno.example.it"),
+    (
+        "ADE",
+        "ADE-DR-ER",
+        "Direzione Regionale dell'Emilia-Romagna",
+        "Emilia-Romagna",
+        "dr.emiliaromagna.civis@agenzia.example.it",
+    ),
+    (
+        "ADE",
+        "ADE-DP-FE",
+        "Direzione Provinciale di Ferrara - Ufficio territoriale",
+        "Emilia-Romagna",
+        "dp.ferrara.civis@agenzia.example.it",
+    ),
+    (
+        "ADE",
+        "ADE-DP-BO",
+        "Direzione Provinciale I di Bologna - Ufficio territoriale",
+        "Emilia-Romagna",
+        "dp1.bologna.civis@agenzia.example.it",
+    ),
+    (
+        "ADE",
+        "ADE-DP-RA",
+        "Direzione Provinciale di Ravenna - Ufficio territoriale",
+        "Emilia-Romagna",
+        "dp.ravenna.civis@agenzia.example.it",
+    ),
+    (
+        "PREF-FE",
+        "PREF-FE-BDNA",
+        "Prefettura di Ferrara - Sezione provinciale B.D.N.A.",
+        "Emilia-Romagna",
+        "protocollo.preffe@pec.interno.example.it",
+    ),
 ];
 
-const APPLICATIONS: &[(&str, &str, &str, &[(&str, &str)])] = &[
-    ("TELECONTENZIOSO", "Telecontenzioso", "Consultazione dello stato delle controversie tributarie", &[
-        ("ente_impositore", "Ente impositore - consultazione vertenze"),
-    ]),
-    ("PTT", "Processo Tributario Telematico", "Deposito e consultazione degli atti del fascicolo processuale", &[
-        ("ente_impositore", "Ente impositore"),
-        ("professionista", "Professionista / difensore"),
-        ("ctu", "Consulente tecnico d'ufficio"),
-    ]),
-    ("CIVIS", "CIVIS", "Assistenza sulle comunicazioni di irregolarità e sugli avvisi telematici", &[
-        ("intermediario", "Intermediario abilitato"),
-    ]),
-    ("BDNA", "Banca Dati Nazionale Antimafia", "Servizio di assistenza B.D.N.A. per le stazioni appaltanti", &[
-        ("stazione_appaltante", "Operatore stazione appaltante"),
-    ]),
-    ("SERVIZI-INTEGRATI", "Servizi integrati per le imprese", "Una pratica, più enti: INPS, INAIL, Camera di Commercio", &[
-        ("impresa", "Titolare o legale rappresentante"),
-    ]),
+const APPLICATIONS: &[AppRow] = &[
+    (
+        "TELECONTENZIOSO",
+        "Telecontenzioso",
+        "Consultazione dello stato delle controversie tributarie",
+        &[(
+            "ente_impositore",
+            "Ente impositore - consultazione vertenze",
+        )],
+    ),
+    (
+        "PTT",
+        "Processo Tributario Telematico",
+        "Deposito e consultazione degli atti del fascicolo processuale",
+        &[
+            ("ente_impositore", "Ente impositore"),
+            ("professionista", "Professionista / difensore"),
+            ("ctu", "Consulente tecnico d'ufficio"),
+        ],
+    ),
+    (
+        "CIVIS",
+        "CIVIS",
+        "Assistenza sulle comunicazioni di irregolarità e sugli avvisi telematici",
+        &[("intermediario", "Intermediario abilitato")],
+    ),
+    (
+        "BDNA",
+        "Banca Dati Nazionale Antimafia",
+        "Servizio di assistenza B.D.N.A. per le stazioni appaltanti",
+        &[("stazione_appaltante", "Operatore stazione appaltante")],
+    ),
+    (
+        "SERVIZI-INTEGRATI",
+        "Servizi integrati per le imprese",
+        "Una pratica, più enti: INPS, INAIL, Camera di Commercio",
+        &[("impresa", "Titolare o legale rappresentante")],
+    ),
 ];
 
 const PEOPLE: &[Person] = &[
-    Person { cf15: "BNCGLI75C45H501", given: "Giulia", family: "Bianchi", category: "public_employee", org: "DF",
-        role_label: "Amministratore centrale", role: Some((Role::CentralAdmin, Scope::Org)), services: &[] },
-    Person { cf15: "FRRMRC70A01D548", given: "Marco", family: "Ferri", category: "public_employee", org: "C-D548",
-        role_label: "Amministratore locale (Comune di Ferrara)", role: Some((Role::LocalAdmin, Scope::Org)), services: &[] },
-    Person { cf15: "VRDNNA82D50D548", given: "Anna", family: "Verdi", category: "public_employee", org: "C-D548",
-        role_label: "Dipendente comunale (solo Telecontenzioso)", role: None, services: &[("TELECONTENZIOSO", "ente_impositore")] },
-    Person { cf15: "NRELCU85M10D548", given: "Luca", family: "Neri", category: "contractor_employee", org: "FE-TRIBUTI",
-        role_label: "Dipendente del concessionario (PTT)", role: None, services: &[("PTT", "ente_impositore")] },
-    Person { cf15: "GLLPLA68S12A944", given: "Paolo", family: "Gallo", category: "intermediary", org: "",
-        role_label: "Intermediario (CIVIS)", role: None, services: &[("CIVIS", "intermediario")] },
-    Person { cf15: "CNTSRA79H50D548", given: "Sara", family: "Conti", category: "public_employee", org: "ADE",
-        role_label: "Gestore dell'ufficio (DP Ferrara)", role: Some((Role::OfficeManager, Scope::Office("ADE-DP-FE"))), services: &[] },
-    Person { cf15: "RMNDVD88B15D548", given: "Davide", family: "Romano", category: "public_employee", org: "ADE",
-        role_label: "Operatore (DP Ferrara)", role: Some((Role::Operator, Scope::Office("ADE-DP-FE"))), services: &[] },
-    Person { cf15: "RCCLNE72E55A944", given: "Elena", family: "Ricci", category: "public_employee", org: "ADE",
-        role_label: "Gestore regionale (Emilia-Romagna)", role: Some((Role::RegionalManager, Scope::Region("Emilia-Romagna"))), services: &[] },
-    Person { cf15: "MRNFNC65L20H501", given: "Franco", family: "Marino", category: "public_employee", org: "ADE",
-        role_label: "Gestore centrale CIVIS", role: Some((Role::CentralManager, Scope::None)), services: &[] },
-    Person { cf15: "GRCCHR80T60D548", given: "Chiara", family: "Greco", category: "public_employee", org: "PREF-FE",
-        role_label: "Operatore Service Desk BDNA (Prefettura)", role: Some((Role::Operator, Scope::Office("PREF-FE-BDNA"))), services: &[] },
-    Person { cf15: "SPSRRT77P03D548", given: "Roberto", family: "Esposito", category: "company", org: "IMPRESA-ESTENSE",
-        role_label: "Impresa (servizi integrati)", role: None, services: &[("SERVIZI-INTEGRATI", "impresa")] },
-    Person { cf15: "CLMLRA90A41A944", given: "Laura", family: "Colombo", category: "court_auxiliary", org: "",
-        role_label: "Consulente tecnico d'ufficio (PTT)", role: None, services: &[("PTT", "ctu")] },
+    Person {
+        cf15: "BNCGLI75C45H501",
+        given: "Giulia",
+        family: "Bianchi",
+        category: "public_employee",
+        org: "DF",
+        role_label: "Amministratore centrale",
+        role: Some((Role::CentralAdmin, Scope::Org)),
+        services: &[],
+    },
+    Person {
+        cf15: "FRRMRC70A01D548",
+        given: "Marco",
+        family: "Ferri",
+        category: "public_employee",
+        org: "C-D548",
+        role_label: "Amministratore locale (Comune di Ferrara)",
+        role: Some((Role::LocalAdmin, Scope::Org)),
+        services: &[],
+    },
+    Person {
+        cf15: "VRDNNA82D50D548",
+        given: "Anna",
+        family: "Verdi",
+        category: "public_employee",
+        org: "C-D548",
+        role_label: "Dipendente comunale (solo Telecontenzioso)",
+        role: None,
+        services: &[("TELECONTENZIOSO", "ente_impositore")],
+    },
+    Person {
+        cf15: "NRELCU85M10D548",
+        given: "Luca",
+        family: "Neri",
+        category: "contractor_employee",
+        org: "FE-TRIBUTI",
+        role_label: "Dipendente del concessionario (PTT)",
+        role: None,
+        services: &[("PTT", "ente_impositore")],
+    },
+    Person {
+        cf15: "GLLPLA68S12A944",
+        given: "Paolo",
+        family: "Gallo",
+        category: "intermediary",
+        org: "",
+        role_label: "Intermediario (CIVIS)",
+        role: None,
+        services: &[("CIVIS", "intermediario")],
+    },
+    Person {
+        cf15: "CNTSRA79H50D548",
+        given: "Sara",
+        family: "Conti",
+        category: "public_employee",
+        org: "ADE",
+        role_label: "Gestore dell'ufficio (DP Ferrara)",
+        role: Some((Role::OfficeManager, Scope::Office("ADE-DP-FE"))),
+        services: &[],
+    },
+    Person {
+        cf15: "RMNDVD88B15D548",
+        given: "Davide",
+        family: "Romano",
+        category: "public_employee",
+        org: "ADE",
+        role_label: "Operatore (DP Ferrara)",
+        role: Some((Role::Operator, Scope::Office("ADE-DP-FE"))),
+        services: &[],
+    },
+    Person {
+        cf15: "RCCLNE72E55A944",
+        given: "Elena",
+        family: "Ricci",
+        category: "public_employee",
+        org: "ADE",
+        role_label: "Gestore regionale (Emilia-Romagna)",
+        role: Some((Role::RegionalManager, Scope::Region("Emilia-Romagna"))),
+        services: &[],
+    },
+    Person {
+        cf15: "MRNFNC65L20H501",
+        given: "Franco",
+        family: "Marino",
+        category: "public_employee",
+        org: "ADE",
+        role_label: "Gestore centrale CIVIS",
+        role: Some((Role::CentralManager, Scope::None)),
+        services: &[],
+    },
+    Person {
+        cf15: "GRCCHR80T60D548",
+        given: "Chiara",
+        family: "Greco",
+        category: "public_employee",
+        org: "PREF-FE",
+        role_label: "Operatore Service Desk BDNA (Prefettura)",
+        role: Some((Role::Operator, Scope::Office("PREF-FE-BDNA"))),
+        services: &[],
+    },
+    Person {
+        cf15: "SPSRRT77P03D548",
+        given: "Roberto",
+        family: "Esposito",
+        category: "company",
+        org: "IMPRESA-ESTENSE",
+        role_label: "Impresa (servizi integrati)",
+        role: None,
+        services: &[("SERVIZI-INTEGRATI", "impresa")],
+    },
+    Person {
+        cf15: "CLMLRA90A41A944",
+        given: "Laura",
+        family: "Colombo",
+        category: "court_auxiliary",
+        org: "",
+        role_label: "Consulente tecnico d'ufficio (PTT)",
+        role: None,
+        services: &[("PTT", "ctu")],
+    },
 ];
 
 fn fiscal_code(first15: &str) -> String {
@@ -123,7 +356,10 @@ fn fiscal_code(first15: &str) -> String {
 }
 
 fn org_name(code: &str) -> &'static str {
-    ORGS.iter().find(|o| o.0 == code).map(|o| o.1).unwrap_or("—")
+    ORGS.iter()
+        .find(|o| o.0 == code)
+        .map(|o| o.1)
+        .unwrap_or("—")
 }
 
 /// The demo accounts, for printing at start-up.
@@ -144,11 +380,18 @@ pub async fn seed(app: &App) -> Result<DemoReport, AppError> {
     let mut hashes = Vec::new();
     for p in PEOPLE {
         let cf = fiscal_code(p.cf15);
-        let exists = directory::user_by_fiscal_code(&app.db, &cf).await?.is_some();
+        let exists = directory::user_by_fiscal_code(&app.db, &cf)
+            .await?
+            .is_some();
         hashes.push(if exists {
             None
         } else {
-            Some(app.hasher.hash(DEMO_PASSWORD.to_string()).await.map_err(AppError::Internal)?)
+            Some(
+                app.hasher
+                    .hash(DEMO_PASSWORD.to_string())
+                    .await
+                    .map_err(AppError::Internal)?,
+            )
         });
     }
 
@@ -159,7 +402,14 @@ pub async fn seed(app: &App) -> Result<DemoReport, AppError> {
         let parent_id = parent.and_then(|p| org_ids.get(p).copied());
         let id = directory::ensure_organization(
             &mut tx,
-            &NewOrganization { code, name, kind, fiscal_code: *fc, parent_id, region: *region },
+            &NewOrganization {
+                code,
+                name,
+                kind,
+                fiscal_code: *fc,
+                parent_id,
+                region: *region,
+            },
             now,
         )
         .await?;
@@ -169,7 +419,13 @@ pub async fn seed(app: &App) -> Result<DemoReport, AppError> {
     for (org, code, name, region, mailbox) in OFFICES {
         let id = directory::ensure_office(
             &mut tx,
-            &NewOffice { organization_id: org_ids[org], code, name, region: Some(region), mailbox: Some(mailbox) },
+            &NewOffice {
+                organization_id: org_ids[org],
+                code,
+                name,
+                region: Some(region),
+                mailbox: Some(mailbox),
+            },
             now,
         )
         .await?;
@@ -212,10 +468,30 @@ pub async fn seed(app: &App) -> Result<DemoReport, AppError> {
         }
         if let Some((role, scope)) = &p.role {
             let grant = match scope {
-                Scope::None => Grant { role: *role, organization_id: None, office_id: None, region: None },
-                Scope::Org => Grant { role: *role, organization_id, office_id: None, region: None },
-                Scope::Office(code) => Grant { role: *role, organization_id, office_id: office_ids.get(code).copied(), region: None },
-                Scope::Region(r) => Grant { role: *role, organization_id, office_id: None, region: Some(r.to_string()) },
+                Scope::None => Grant {
+                    role: *role,
+                    organization_id: None,
+                    office_id: None,
+                    region: None,
+                },
+                Scope::Org => Grant {
+                    role: *role,
+                    organization_id,
+                    office_id: None,
+                    region: None,
+                },
+                Scope::Office(code) => Grant {
+                    role: *role,
+                    organization_id,
+                    office_id: office_ids.get(code).copied(),
+                    region: None,
+                },
+                Scope::Region(r) => Grant {
+                    role: *role,
+                    organization_id,
+                    office_id: None,
+                    region: Some(r.to_string()),
+                },
             };
             directory::ensure_role(&mut tx, user_id, &grant).await?;
         }
@@ -253,7 +529,10 @@ pub async fn seed(app: &App) -> Result<DemoReport, AppError> {
         .await?;
     }
     tx.commit().await.map_err(StoreError::from)?;
-    Ok(DemoReport { users: demo_users(), created_users })
+    Ok(DemoReport {
+        users: demo_users(),
+        created_users,
+    })
 }
 
 #[cfg(test)]
@@ -265,23 +544,37 @@ mod tests {
         let users = demo_users();
         let mut seen = std::collections::HashSet::new();
         for u in &users {
-            assert!(sportello_core::FiscalCode::parse(&u.fiscal_code).is_ok(), "{}", u.fiscal_code);
+            assert!(
+                sportello_core::FiscalCode::parse(&u.fiscal_code).is_ok(),
+                "{}",
+                u.fiscal_code
+            );
             assert!(seen.insert(u.fiscal_code.clone()));
         }
-        assert!(sportello_core::password_policy::PasswordPolicy::default()
-            .check(DEMO_PASSWORD, &[])
-            .is_ok());
+        assert!(
+            sportello_core::password_policy::PasswordPolicy::default()
+                .check(DEMO_PASSWORD, &[])
+                .is_ok()
+        );
     }
 
     #[test]
     fn every_referenced_code_exists() {
         for p in PEOPLE {
-            assert!(p.org.is_empty() || ORGS.iter().any(|o| o.0 == p.org), "{}", p.org);
+            assert!(
+                p.org.is_empty() || ORGS.iter().any(|o| o.0 == p.org),
+                "{}",
+                p.org
+            );
             if let Some((_, Scope::Office(code))) = &p.role {
                 assert!(OFFICES.iter().any(|o| o.1 == *code));
             }
             for (a, prof) in p.services {
-                assert!(APPLICATIONS.iter().any(|x| x.0 == *a && x.3.iter().any(|y| y.0 == *prof)));
+                assert!(
+                    APPLICATIONS
+                        .iter()
+                        .any(|x| x.0 == *a && x.3.iter().any(|y| y.0 == *prof))
+                );
             }
         }
     }

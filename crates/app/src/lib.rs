@@ -36,7 +36,16 @@ pub struct App {
 pub enum AppError {
     /// Input rejected: which field, and why.
     #[error("{field}: {message}")]
-    Invalid { field: &'static str, message: String },
+    Invalid {
+        field: &'static str,
+        message: String,
+    },
+    /// A codice fiscale that does not validate (the reason says why).
+    #[error("codice fiscale: {0}")]
+    InvalidFiscalCode(#[from] sportello_core::fiscal_code::FiscalCodeError),
+    /// Wrong password or unknown account: deliberately indistinguishable.
+    #[error("codice fiscale o password non corretti")]
+    BadCredentials,
     #[error("accesso richiesto")]
     NeedsLogin,
     #[error("operazione non consentita: {0}")]
@@ -104,11 +113,13 @@ impl App {
 
     /// Password login. On success a fresh session is created (the old one, if
     /// any, is the caller's to drop: the id always changes at login).
-    pub async fn login(&self, fiscal_code: &str, password: &str, origin: &Origin) -> Result<LoginSuccess, AppError> {
-        let code = FiscalCode::parse(fiscal_code).map_err(|e| AppError::Invalid {
-            field: "fiscal_code",
-            message: e.to_string(),
-        })?;
+    pub async fn login(
+        &self,
+        fiscal_code: &str,
+        password: &str,
+        origin: &Origin,
+    ) -> Result<LoginSuccess, AppError> {
+        let code = FiscalCode::parse(fiscal_code)?;
         let user = directory::user_by_fiscal_code(&self.db, code.as_str()).await?;
         let stored = user.as_ref().and_then(|u| u.password_hash.clone());
         let ok = self.hasher.verify(password.to_string(), stored).await;
@@ -117,17 +128,23 @@ impl App {
             _ => {
                 tracing::info!(fiscal_code = %code, "login refused");
                 metrics::counter!("sportello_logins_total", "outcome" => "refused").increment(1);
-                return Err(AppError::Invalid {
-                    field: "password",
-                    message: "codice fiscale o password non corretti".into(),
-                });
+                return Err(AppError::BadCredentials);
             }
         };
         let token = random_token();
         let now = now_micros();
         let absolute = self.config.session.absolute_timeout_hours * 3_600_000_000;
         let mut tx = self.db.begin_write().await?;
-        sessions::create(&mut tx, &token_hash(&token), user.id, &random_token(), now, now + absolute, origin.address.as_deref()).await?;
+        sessions::create(
+            &mut tx,
+            &token_hash(&token),
+            user.id,
+            &random_token(),
+            now,
+            now + absolute,
+            origin.address.as_deref(),
+        )
+        .await?;
         let actor = format!("user:{}", user.id);
         let org = user.organization_id.map(|o| format!("org:{o}"));
         audit::append(
@@ -216,19 +233,33 @@ impl App {
     }
 
     /// The single authorization gate every handler goes through.
-    pub fn authorize(&self, who: Option<&SessionUser>, action: &Action<'_>) -> Result<(), AppError> {
+    pub fn authorize(
+        &self,
+        who: Option<&SessionUser>,
+        action: &Action<'_>,
+    ) -> Result<(), AppError> {
         match authz::decide(who.map(|s| &s.actor), action) {
             Decision::Allow => Ok(()),
             Decision::NeedsLogin => Err(AppError::NeedsLogin),
             Decision::Deny(reason) => {
-                tracing::warn!(user = who.map(|s| s.user.id), ?action, reason, "access denied");
+                tracing::warn!(
+                    user = who.map(|s| s.user.id),
+                    ?action,
+                    reason,
+                    "access denied"
+                );
                 Err(AppError::Forbidden(reason))
             }
         }
     }
 
     /// Puts a dead letter back in the queue: an audited administrative act.
-    pub async fn requeue_outbox(&self, who: Option<&SessionUser>, id: i64, origin: &Origin) -> Result<(), AppError> {
+    pub async fn requeue_outbox(
+        &self,
+        who: Option<&SessionUser>,
+        id: i64,
+        origin: &Origin,
+    ) -> Result<(), AppError> {
         self.authorize(who, &Action::RetryOutbox)?;
         let who = who.ok_or(AppError::NeedsLogin)?;
         let now = now_micros();
@@ -242,7 +273,11 @@ impl App {
             &mut tx,
             &audit::NewEvent {
                 actor: &actor,
-                acting_organization: who.user.organization_id.map(|o| format!("org:{o}")).as_deref(),
+                acting_organization: who
+                    .user
+                    .organization_id
+                    .map(|o| format!("org:{o}"))
+                    .as_deref(),
                 action: "outbox.requeue",
                 target: &target,
                 detail: "{}",
@@ -258,7 +293,11 @@ impl App {
 
 /// Queues a mail inside the caller's transaction: it leaves only if the
 /// transaction commits.
-pub async fn queue_mail(conn: &mut sportello_store::AnyConnection, msg: &MailMessage, now: i64) -> Result<i64, AppError> {
+pub async fn queue_mail(
+    conn: &mut sportello_store::AnyConnection,
+    msg: &MailMessage,
+    now: i64,
+) -> Result<i64, AppError> {
     let payload = serde_json::to_string(msg).map_err(|e| AppError::Internal(e.to_string()))?;
     Ok(outbox::enqueue(conn, mail::OUTBOX_KIND, &payload, now).await?)
 }

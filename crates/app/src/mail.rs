@@ -50,7 +50,11 @@ impl MailError {
 }
 
 impl Mailer {
-    pub fn from_config(config: &MailConfig, data_dir: &Path, public_host: &str) -> Result<Mailer, String> {
+    pub fn from_config(
+        config: &MailConfig,
+        data_dir: &Path,
+        public_host: &str,
+    ) -> Result<Mailer, String> {
         let sender: Mailbox = config
             .sender
             .parse()
@@ -58,7 +62,10 @@ impl Mailer {
         let transport = if config.smtp_url.is_empty() {
             Transport::Maildir(data_dir.join("maildir"))
         } else {
-            Transport::Smtp(smtp_transport(&config.smtp_url, Duration::from_secs(config.timeout_seconds))?)
+            Transport::Smtp(smtp_transport(
+                &config.smtp_url,
+                Duration::from_secs(config.timeout_seconds),
+            )?)
         };
         Ok(Mailer {
             sender,
@@ -107,18 +114,34 @@ impl Mailer {
     }
 }
 
-fn smtp_transport(url: &str, timeout: Duration) -> Result<AsyncSmtpTransport<Tokio1Executor>, String> {
+fn smtp_transport(
+    url: &str,
+    timeout: Duration,
+) -> Result<AsyncSmtpTransport<Tokio1Executor>, String> {
     let u = url::Url::parse(url).map_err(|e| format!("mail.smtp_url: {e}"))?;
-    let host = u.host_str().ok_or("mail.smtp_url: manca l'host")?.to_string();
+    let host = u
+        .host_str()
+        .ok_or("mail.smtp_url: manca l'host")?
+        .to_string();
     let implicit_tls = u.scheme() == "smtps";
     let starttls = u.query_pairs().any(|(k, v)| k == "tls" && v == "required");
-    let port = u.port().unwrap_or(if implicit_tls { 465 } else if starttls { 587 } else { 25 });
+    let port = u.port().unwrap_or(if implicit_tls {
+        465
+    } else if starttls {
+        587
+    } else {
+        25
+    });
     let mut b = AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(host.clone())
         .port(port)
         .timeout(Some(timeout));
     if implicit_tls || starttls {
         let params = TlsParameters::new(host).map_err(|e| format!("mail.smtp_url: {e}"))?;
-        b = b.tls(if implicit_tls { Tls::Wrapper(params) } else { Tls::Required(params) });
+        b = b.tls(if implicit_tls {
+            Tls::Wrapper(params)
+        } else {
+            Tls::Required(params)
+        });
     }
     if !u.username().is_empty() {
         let user = percent_decode(u.username());

@@ -30,14 +30,16 @@ impl Worker {
     /// Processes the items due now. Returns what happened.
     pub async fn run_once(&self) -> sportello_store::Result<Pass> {
         let mut pass = Pass::default();
-        let items = outbox::claim_due(&self.db, now_micros(), self.lease.as_micros() as i64, 16).await?;
+        let items =
+            outbox::claim_due(&self.db, now_micros(), self.lease.as_micros() as i64, 16).await?;
         for item in items {
             let result = self.deliver(&item).await;
             let now = now_micros();
             match result {
                 Ok(()) => {
                     outbox::mark_sent(&self.db, item.id, now).await?;
-                    metrics::counter!("sportello_outbox_sent_total", "kind" => item.kind.clone()).increment(1);
+                    metrics::counter!("sportello_outbox_sent_total", "kind" => item.kind.clone())
+                        .increment(1);
                     pass.sent += 1;
                 }
                 Err((error, permanent)) => {
@@ -45,12 +47,22 @@ impl Worker {
                     let decision = if permanent {
                         AfterFailure::GiveUp
                     } else {
-                        self.policy.after_failure(item.attempts.max(1) as u32, jitter(item.id, item.attempts))
+                        self.policy.after_failure(
+                            item.attempts.max(1) as u32,
+                            jitter(item.id, item.attempts),
+                        )
                     };
                     match decision {
                         AfterFailure::RetryIn(d) => {
                             tracing::warn!(outbox_id = item.id, attempts = item.attempts, retry_in_ms = d.as_millis() as u64, %error, "delivery failed, will retry");
-                            outbox::mark_failed(&self.db, item.id, &error, Some(now + d.as_micros() as i64), now).await?;
+                            outbox::mark_failed(
+                                &self.db,
+                                item.id,
+                                &error,
+                                Some(now + d.as_micros() as i64),
+                                now,
+                            )
+                            .await?;
                             pass.failed += 1;
                         }
                         AfterFailure::GiveUp => {
@@ -95,7 +107,8 @@ impl Worker {
                 }
             };
             if let Ok(d) = outbox::depth(&self.db).await {
-                metrics::gauge!("sportello_outbox_depth", "state" => "pending").set(d.pending as f64);
+                metrics::gauge!("sportello_outbox_depth", "state" => "pending")
+                    .set(d.pending as f64);
                 metrics::gauge!("sportello_outbox_depth", "state" => "dead").set(d.dead as f64);
             }
             if !busy {
@@ -110,6 +123,7 @@ impl Worker {
 
 /// Deterministic spread in [0, 1) so that retries do not all fire together.
 fn jitter(id: i64, attempts: i64) -> f64 {
-    let x = (id as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ (attempts as u64).wrapping_mul(0xC2B2_AE3D_27D4_EB4F);
+    let x = (id as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15)
+        ^ (attempts as u64).wrapping_mul(0xC2B2_AE3D_27D4_EB4F);
     (x >> 11) as f64 / (1u64 << 53) as f64
 }

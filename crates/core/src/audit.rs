@@ -74,11 +74,15 @@ impl AuditRecord {
 pub enum ChainError {
     #[error("evento {seq}: il contenuto non corrisponde al suo hash (evento alterato)")]
     Altered { seq: i64 },
-    #[error("evento {seq}: l'hash precedente non corrisponde all'evento {previous} (catena interrotta)")]
+    #[error(
+        "evento {seq}: l'hash precedente non corrisponde all'evento {previous} (catena interrotta)"
+    )]
     Broken { seq: i64, previous: i64 },
     #[error("evento {seq}: atteso il numero {expected} (eventi mancanti o riordinati)")]
     Gap { seq: i64, expected: i64 },
-    #[error("la testa della catena indica {head_seq} eventi ma l'ultimo presente è {last_seq} (eventi finali rimossi o testa alterata)")]
+    #[error(
+        "la testa della catena indica {head_seq} eventi ma l'ultimo presente è {last_seq} (eventi finali rimossi o testa alterata)"
+    )]
     Head { head_seq: i64, last_seq: i64 },
 }
 
@@ -187,7 +191,13 @@ mod tests {
     fn deleted_event_is_a_gap() {
         let mut events = chain(5);
         events.remove(1);
-        assert_eq!(verify(&events), Err(ChainError::Gap { seq: 3, expected: 2 }));
+        assert_eq!(
+            verify(&events),
+            Err(ChainError::Gap {
+                seq: 3,
+                expected: 2
+            })
+        );
     }
 
     #[test]
@@ -197,7 +207,10 @@ mod tests {
         events[1].hash = events[1].computed_hash();
         assert_eq!(
             verify(&events),
-            Err(ChainError::Broken { seq: 3, previous: 2 })
+            Err(ChainError::Broken {
+                seq: 3,
+                previous: 2
+            })
         );
     }
 
@@ -208,7 +221,10 @@ mod tests {
         for e in &events[..3] {
             v.push(e).unwrap();
         }
-        assert!(matches!(v.finish(4, &events[3].hash), Err(ChainError::Head { .. })));
+        assert!(matches!(
+            v.finish(4, &events[3].hash),
+            Err(ChainError::Head { .. })
+        ));
     }
 
     #[test]

@@ -177,7 +177,15 @@ mod tests {
     fn local_admin_reaches_own_org_and_bodies_under_it_only() {
         let la = actor(vec![grant(Role::LocalAdmin, Some(10), None, None)]);
         // The concessionaire (20) hangs under the municipality (10).
-        assert!(decide(Some(&la), &Action::ManageUsersOf { org_path: &[20, 10, 1] }).is_allowed());
+        assert!(
+            decide(
+                Some(&la),
+                &Action::ManageUsersOf {
+                    org_path: &[20, 10, 1]
+                }
+            )
+            .is_allowed()
+        );
         assert!(decide(Some(&la), &Action::ManageUsersOf { org_path: &[10, 1] }).is_allowed());
         // A sibling municipality and the parent region are out of scope.
         assert!(!decide(Some(&la), &Action::ManageUsersOf { org_path: &[11, 1] }).is_allowed());
@@ -190,8 +198,21 @@ mod tests {
         let op = actor(vec![grant(Role::Operator, Some(5), Some(7), None)]);
         assert!(decide(Some(&op), &Action::WorkOffice { office_id: 7 }).is_allowed());
         assert!(!decide(Some(&op), &Action::WorkOffice { office_id: 8 }).is_allowed());
-        let rm = actor(vec![grant(Role::RegionalManager, None, None, Some("Emilia-Romagna"))]);
-        assert!(decide(Some(&rm), &Action::ViewRegionReports { region: "Emilia-Romagna" }).is_allowed());
+        let rm = actor(vec![grant(
+            Role::RegionalManager,
+            None,
+            None,
+            Some("Emilia-Romagna"),
+        )]);
+        assert!(
+            decide(
+                Some(&rm),
+                &Action::ViewRegionReports {
+                    region: "Emilia-Romagna"
+                }
+            )
+            .is_allowed()
+        );
         assert!(!decide(Some(&rm), &Action::ViewRegionReports { region: "Lazio" }).is_allowed());
         let cm = actor(vec![grant(Role::CentralManager, None, None, None)]);
         assert!(decide(Some(&cm), &Action::ViewRegionReports { region: "Lazio" }).is_allowed());
@@ -202,11 +223,22 @@ mod tests {
         for role in Role::ALL {
             let a = actor(vec![grant(role, Some(1), Some(1), Some("Lazio"))]);
             let expected = role == Role::CentralAdmin;
-            assert_eq!(decide(Some(&a), &Action::ViewOperations).is_allowed(), expected, "{role}");
-            assert_eq!(decide(Some(&a), &Action::RetryOutbox).is_allowed(), expected, "{role}");
+            assert_eq!(
+                decide(Some(&a), &Action::ViewOperations).is_allowed(),
+                expected,
+                "{role}"
+            );
+            assert_eq!(
+                decide(Some(&a), &Action::RetryOutbox).is_allowed(),
+                expected,
+                "{role}"
+            );
         }
         let plain = actor(vec![]);
         assert!(decide(Some(&plain), &Action::ViewOwnArea).is_allowed());
-        assert!(matches!(decide(Some(&plain), &Action::ViewOperations), Decision::Deny(_)));
+        assert!(matches!(
+            decide(Some(&plain), &Action::ViewOperations),
+            Decision::Deny(_)
+        ));
     }
 }

@@ -14,7 +14,10 @@ pub enum FiscalCodeError {
     #[error("carattere non ammesso in posizione {position}: «{found}»")]
     Character { position: usize, found: char },
     #[error("in posizione {position} è atteso {expected}")]
-    Structure { position: usize, expected: &'static str },
+    Structure {
+        position: usize,
+        expected: &'static str,
+    },
     #[error("mese di nascita non valido: «{0}»")]
     Month(char),
     #[error("giorno di nascita non valido: {0}")]
@@ -48,8 +51,7 @@ impl FiscalCode {
                 });
             }
         }
-        for i in 0..16 {
-            let b = bytes[i];
+        for (i, &b) in bytes.iter().enumerate() {
             let must_be_letter = !DIGIT_POSITIONS.contains(&i);
             if must_be_letter && !b.is_ascii_alphabetic() {
                 return Err(FiscalCodeError::Structure {
@@ -57,7 +59,7 @@ impl FiscalCode {
                     expected: "una lettera",
                 });
             }
-            if !must_be_letter && !(b.is_ascii_digit() || OMOCODIA_LETTERS.contains(&b)) {
+            if !(must_be_letter || b.is_ascii_digit() || OMOCODIA_LETTERS.contains(&b)) {
                 return Err(FiscalCodeError::Structure {
                     position: i + 1,
                     expected: "una cifra (o lettera di omocodia LMNPQRSTUV)",

@@ -31,7 +31,9 @@ impl Default for PasswordPolicy {
 pub enum PasswordRejection {
     #[error("la password deve avere almeno {0} caratteri")]
     TooShort(usize),
-    #[error("la password deve contenere almeno {0} tipi di caratteri tra minuscole, maiuscole, cifre e simboli")]
+    #[error(
+        "la password deve contenere almeno {0} tipi di caratteri tra minuscole, maiuscole, cifre e simboli"
+    )]
     TooFewClasses(usize),
     #[error("la password non può contenere il codice fiscale, il nome o il cognome")]
     ContainsPersonalData,
@@ -76,15 +78,27 @@ mod tests {
     #[test]
     fn policy_rules() {
         let p = PasswordPolicy::default();
-        assert_eq!(p.check("Short1!", &[]), Err(PasswordRejection::TooShort(12)));
+        assert_eq!(
+            p.check("Short1!", &[]),
+            Err(PasswordRejection::TooShort(12))
+        );
         assert_eq!(
             p.check("alllowercaseletters", &[]),
             Err(PasswordRejection::TooFewClasses(3))
         );
         assert_eq!(
-            p.check("Rossi-Ferrara-2026", &["RSSMRA80A01H501U", "Mario", "Rossi"]),
+            p.check(
+                "Rossi-Ferrara-2026",
+                &["RSSMRA80A01H501U", "Mario", "Rossi"]
+            ),
             Err(PasswordRejection::ContainsPersonalData)
         );
-        assert!(p.check("Pioggia-Estense-42", &["RSSMRA80A01H501U", "Mario", "Rossi"]).is_ok());
+        assert!(
+            p.check(
+                "Pioggia-Estense-42",
+                &["RSSMRA80A01H501U", "Mario", "Rossi"]
+            )
+            .is_ok()
+        );
     }
 }

@@ -55,10 +55,22 @@ mod tests {
             max_delay: Duration::from_secs(10),
             max_attempts: 6,
         };
-        assert_eq!(p.after_failure(1, 0.0), AfterFailure::RetryIn(Duration::from_secs(1)));
-        assert_eq!(p.after_failure(2, 0.0), AfterFailure::RetryIn(Duration::from_secs(2)));
-        assert_eq!(p.after_failure(4, 0.0), AfterFailure::RetryIn(Duration::from_secs(8)));
-        assert_eq!(p.after_failure(5, 0.0), AfterFailure::RetryIn(Duration::from_secs(10)));
+        assert_eq!(
+            p.after_failure(1, 0.0),
+            AfterFailure::RetryIn(Duration::from_secs(1))
+        );
+        assert_eq!(
+            p.after_failure(2, 0.0),
+            AfterFailure::RetryIn(Duration::from_secs(2))
+        );
+        assert_eq!(
+            p.after_failure(4, 0.0),
+            AfterFailure::RetryIn(Duration::from_secs(8))
+        );
+        assert_eq!(
+            p.after_failure(5, 0.0),
+            AfterFailure::RetryIn(Duration::from_secs(10))
+        );
         assert_eq!(p.after_failure(6, 0.0), AfterFailure::GiveUp);
     }
 

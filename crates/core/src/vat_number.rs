@@ -74,10 +74,19 @@ mod tests {
         assert!(VatNumber::parse("IT06363391001").is_ok());
         assert_eq!(
             VatNumber::parse("06363391002"),
-            Err(VatNumberError::CheckDigit { expected: 1, found: 2 })
+            Err(VatNumberError::CheckDigit {
+                expected: 1,
+                found: 2
+            })
         );
-        assert_eq!(VatNumber::parse("0636339100"), Err(VatNumberError::Length(10)));
-        assert_eq!(VatNumber::parse("06363391a01"), Err(VatNumberError::NotDigit(9)));
+        assert_eq!(
+            VatNumber::parse("0636339100"),
+            Err(VatNumberError::Length(10))
+        );
+        assert_eq!(
+            VatNumber::parse("06363391a01"),
+            Err(VatNumberError::NotDigit(9))
+        );
     }
 
     proptest! {

@@ -80,7 +80,11 @@ fn main() -> ExitCode {
         return ExitCode::SUCCESS;
     }
     let (listen, public_base_url) = match &cli.command {
-        Command::Serve { listen, public_base_url, .. } => (listen.clone(), public_base_url.clone()),
+        Command::Serve {
+            listen,
+            public_base_url,
+            ..
+        } => (listen.clone(), public_base_url.clone()),
         _ => (None, None),
     };
     let flags = [
@@ -95,7 +99,10 @@ fn main() -> ExitCode {
         Err(e) => return fail(&e.to_string()),
     };
     init_tracing(&config.log_format);
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(r) => r,
         Err(e) => return fail(&format!("runtime: {e}")),
     };
@@ -113,7 +120,9 @@ fn fail(message: &str) -> ExitCode {
 fn init_tracing(format: &str) {
     let filter = tracing_subscriber::EnvFilter::try_from_env("SPORTELLO_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,sqlx=warn"));
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
     if format == "json" {
         builder.json().init();
     } else {
@@ -142,7 +151,9 @@ async fn run(command: Command, config: Config) -> Result<ExitCode, String> {
             seed_demo(&app).await?;
             Ok(ExitCode::SUCCESS)
         }
-        Command::Audit { command: AuditCommand::Verify } => {
+        Command::Audit {
+            command: AuditCommand::Verify,
+        } => {
             let db = open(&config).await?;
             match audit::verify(&db).await.map_err(|e| e.to_string())? {
                 Verification::Intact { events } => {
@@ -179,15 +190,23 @@ async fn run(command: Command, config: Config) -> Result<ExitCode, String> {
 }
 
 async fn seed_demo(app: &App) -> Result<(), String> {
-    let report = demo::seed(app).await.map_err(|e| format!("dati dimostrativi: {e}"))?;
+    let report = demo::seed(app)
+        .await
+        .map_err(|e| format!("dati dimostrativi: {e}"))?;
     println!(
         "Dati dimostrativi pronti ({} utenti nuovi). Password di tutti gli account: {}",
         report.created_users,
         demo::DEMO_PASSWORD
     );
-    println!("{:<18} {:<18} {:<45} ENTE", "CODICE FISCALE", "NOME", "RUOLO");
+    println!(
+        "{:<18} {:<18} {:<45} ENTE",
+        "CODICE FISCALE", "NOME", "RUOLO"
+    );
     for u in &report.users {
-        println!("{:<18} {:<18} {:<45} {}", u.fiscal_code, u.name, u.role, u.organization);
+        println!(
+            "{:<18} {:<18} {:<45} {}",
+            u.fiscal_code, u.name, u.role, u.organization
+        );
     }
     Ok(())
 }

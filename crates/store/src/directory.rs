@@ -44,7 +44,11 @@ pub struct NewOrganization<'a> {
 }
 
 /// Inserts the organization unless its code exists; returns its id either way.
-pub async fn ensure_organization(conn: &mut AnyConnection, o: &NewOrganization<'_>, now: i64) -> Result<i64> {
+pub async fn ensure_organization(
+    conn: &mut AnyConnection,
+    o: &NewOrganization<'_>,
+    now: i64,
+) -> Result<i64> {
     sqlx::query(
         "INSERT INTO organizations (code, name, kind, fiscal_code, parent_id, region, created_at)
          VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (code) DO NOTHING",
@@ -93,7 +97,13 @@ pub async fn ensure_office(conn: &mut AnyConnection, o: &NewOffice<'_>, now: i64
     id_by_code(conn, "offices", o.code).await
 }
 
-pub async fn ensure_application(conn: &mut AnyConnection, code: &str, name: &str, description: &str, now: i64) -> Result<i64> {
+pub async fn ensure_application(
+    conn: &mut AnyConnection,
+    code: &str,
+    name: &str,
+    description: &str,
+    now: i64,
+) -> Result<i64> {
     sqlx::query(
         "INSERT INTO applications (code, name, description, created_at) VALUES ($1, $2, $3, $4)
          ON CONFLICT (code) DO NOTHING",
@@ -107,7 +117,12 @@ pub async fn ensure_application(conn: &mut AnyConnection, code: &str, name: &str
     id_by_code(conn, "applications", code).await
 }
 
-pub async fn ensure_profile(conn: &mut AnyConnection, application_id: i64, code: &str, name: &str) -> Result<i64> {
+pub async fn ensure_profile(
+    conn: &mut AnyConnection,
+    application_id: i64,
+    code: &str,
+    name: &str,
+) -> Result<i64> {
     sqlx::query(
         "INSERT INTO profiles (application_id, code, name) VALUES ($1, $2, $3)
          ON CONFLICT (application_id, code) DO NOTHING",
@@ -117,11 +132,13 @@ pub async fn ensure_profile(conn: &mut AnyConnection, application_id: i64, code:
     .bind(name)
     .execute(&mut *conn)
     .await?;
-    Ok(sqlx::query_scalar("SELECT id FROM profiles WHERE application_id = $1 AND code = $2")
-        .bind(application_id)
-        .bind(code)
-        .fetch_one(conn)
-        .await?)
+    Ok(
+        sqlx::query_scalar("SELECT id FROM profiles WHERE application_id = $1 AND code = $2")
+            .bind(application_id)
+            .bind(code)
+            .fetch_one(conn)
+            .await?,
+    )
 }
 
 pub struct NewUser<'a> {
@@ -136,7 +153,11 @@ pub struct NewUser<'a> {
 }
 
 /// Inserts the user unless the codice fiscale exists. Returns (id, created).
-pub async fn ensure_user(conn: &mut AnyConnection, u: &NewUser<'_>, now: i64) -> Result<(i64, bool)> {
+pub async fn ensure_user(
+    conn: &mut AnyConnection,
+    u: &NewUser<'_>,
+    now: i64,
+) -> Result<(i64, bool)> {
     let inserted: Option<i64> = sqlx::query_scalar(
         "INSERT INTO users (fiscal_code, given_name, family_name, email, category, status, organization_id,
                             password_hash, password_changed_at, must_change_password, created_at)
@@ -237,8 +258,11 @@ pub async fn organization(db: &Db, id: i64) -> Result<Option<Organization>> {
     .await?)
 }
 
+/// role, organization, office, region
+type GrantRow = (String, Option<i64>, Option<i64>, Option<String>);
+
 pub async fn grants(db: &Db, user_id: i64) -> Result<Vec<Grant>> {
-    let rows: Vec<(String, Option<i64>, Option<i64>, Option<String>)> = sqlx::query_as(
+    let rows: Vec<GrantRow> = sqlx::query_as(
         "SELECT role, organization_id, office_id, region FROM user_roles WHERE user_id = $1 ORDER BY id",
     )
     .bind(user_id)

@@ -124,10 +124,11 @@ impl Db {
             });
         };
 
-        let options: AnyConnectOptions = url.parse().map_err(|e: sqlx::Error| StoreError::BadUrl {
-            url: shown.clone(),
-            reason: e.to_string(),
-        })?;
+        let options: AnyConnectOptions =
+            url.parse().map_err(|e: sqlx::Error| StoreError::BadUrl {
+                url: shown.clone(),
+                reason: e.to_string(),
+            })?;
         let pool = AnyPoolOptions::new()
             .max_connections(match backend {
                 Backend::Sqlite => 8,

@@ -40,7 +40,12 @@ pub async fn enqueue(conn: &mut AnyConnection, kind: &str, payload: &str, now: i
 }
 
 /// Claims up to `limit` due items for `lease_micros`, counting the attempt.
-pub async fn claim_due(db: &Db, now: i64, lease_micros: i64, limit: i64) -> Result<Vec<OutboxItem>> {
+pub async fn claim_due(
+    db: &Db,
+    now: i64,
+    lease_micros: i64,
+    limit: i64,
+) -> Result<Vec<OutboxItem>> {
     let lock = match db.backend() {
         Backend::Postgres => " FOR UPDATE SKIP LOCKED",
         Backend::Sqlite => "",
@@ -75,7 +80,13 @@ pub async fn mark_sent(db: &Db, id: i64, now: i64) -> Result<()> {
 }
 
 /// Records a failure: retry at `retry_at`, or dead letter when `None`.
-pub async fn mark_failed(db: &Db, id: i64, error: &str, retry_at: Option<i64>, now: i64) -> Result<()> {
+pub async fn mark_failed(
+    db: &Db,
+    id: i64,
+    error: &str,
+    retry_at: Option<i64>,
+    now: i64,
+) -> Result<()> {
     match retry_at {
         Some(at) => {
             sqlx::query(

@@ -11,9 +11,9 @@ use axum::response::Response;
 use sportello_app::security::{random_token, same_secret};
 use sportello_app::{Origin, SessionUser};
 
+use crate::Shared;
 use crate::error::WebError;
 use crate::i18n::{self, Lang};
-use crate::Shared;
 
 pub const SESSION_COOKIE: &str = "sportello_session";
 pub const CSRF_COOKIE: &str = "sportello_csrf";
@@ -32,7 +32,13 @@ pub fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
 
 /// Builds a Set-Cookie value; `max_age` None means a browser-session cookie,
 /// Some(0) deletes it.
-pub fn set_cookie(name: &str, value: &str, max_age: Option<i64>, http_only: bool, secure: bool) -> HeaderValue {
+pub fn set_cookie(
+    name: &str,
+    value: &str,
+    max_age: Option<i64>,
+    http_only: bool,
+    secure: bool,
+) -> HeaderValue {
     let mut c = format!("{name}={value}; Path=/; SameSite=Lax");
     if let Some(age) = max_age {
         c.push_str(&format!("; Max-Age={age}"));
@@ -51,8 +57,13 @@ pub fn set_cookie(name: &str, value: &str, max_age: Option<i64>, http_only: bool
 struct AnonCsrf(String);
 
 /// Gives every visitor a CSRF cookie, so even the login form is protected.
-pub async fn ensure_csrf_cookie(State(state): State<Shared>, mut req: Request, next: Next) -> Response {
-    let existing = cookie(req.headers(), CSRF_COOKIE).filter(|t| t.len() == 64 && t.bytes().all(|b| b.is_ascii_hexdigit()));
+pub async fn ensure_csrf_cookie(
+    State(state): State<Shared>,
+    mut req: Request,
+    next: Next,
+) -> Response {
+    let existing = cookie(req.headers(), CSRF_COOKIE)
+        .filter(|t| t.len() == 64 && t.bytes().all(|b| b.is_ascii_hexdigit()));
     let (token, is_new) = match existing {
         Some(t) => (t, false),
         None => (random_token(), true),
@@ -61,7 +72,10 @@ pub async fn ensure_csrf_cookie(State(state): State<Shared>, mut req: Request, n
     let secure = state.app.config.cookies_secure();
     let mut res = next.run(req).await;
     if is_new {
-        res.headers_mut().append(header::SET_COOKIE, set_cookie(CSRF_COOKIE, &token, None, true, secure));
+        res.headers_mut().append(
+            header::SET_COOKIE,
+            set_cookie(CSRF_COOKIE, &token, None, true, secure),
+        );
     }
     res
 }
@@ -83,14 +97,24 @@ pub struct Ctx {
 impl FromRequestParts<Shared> for Ctx {
     type Rejection = WebError;
 
-    async fn from_request_parts(parts: &mut Parts, state: &Shared) -> Result<Self, Self::Rejection> {
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &Shared,
+    ) -> Result<Self, Self::Rejection> {
         let lang = lang_of(&parts.headers);
         let session = match cookie(&parts.headers, SESSION_COOKIE) {
             Some(token) => state.app.session_user(&token).await?,
             None => None,
         };
-        let anon = parts.extensions.get::<AnonCsrf>().map(|a| a.0.clone()).unwrap_or_default();
-        let csrf = session.as_ref().map(|s| s.csrf_token.clone()).unwrap_or(anon);
+        let anon = parts
+            .extensions
+            .get::<AnonCsrf>()
+            .map(|a| a.0.clone())
+            .unwrap_or_default();
+        let csrf = session
+            .as_ref()
+            .map(|s| s.csrf_token.clone())
+            .unwrap_or(anon);
         let address = parts
             .extensions
             .get::<ConnectInfo<SocketAddr>>()
@@ -144,7 +168,12 @@ impl PageCtx {
     }
 
     pub fn anonymous(lang: Lang, path: String) -> PageCtx {
-        PageCtx { lang, path, csrf: String::new(), user: None }
+        PageCtx {
+            lang,
+            path,
+            csrf: String::new(),
+            user: None,
+        }
     }
 }
 
@@ -162,7 +191,12 @@ impl From<&SessionUser> for UserView {
             name: format!("{} {}", s.user.given_name, s.user.family_name),
             organization: s.organization_name.clone(),
             is_admin: s.actor.has(Role::CentralAdmin),
-            roles: s.actor.grants.iter().map(|g| role_label(g.role).to_string()).collect(),
+            roles: s
+                .actor
+                .grants
+                .iter()
+                .map(|g| role_label(g.role).to_string())
+                .collect(),
         }
     }
 }

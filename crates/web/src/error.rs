@@ -10,8 +10,8 @@ use axum::middleware::Next;
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use sportello_app::AppError;
 
-use crate::ctx::{PageCtx, SESSION_COOKIE, cookie, lang_of, UserView};
 use crate::Shared;
+use crate::ctx::{PageCtx, SESSION_COOKIE, UserView, cookie, lang_of};
 
 #[derive(Debug)]
 pub enum WebError {
@@ -33,7 +33,11 @@ struct ErrorPage {
 impl From<AppError> for WebError {
     fn from(e: AppError) -> Self {
         match e {
-            AppError::Invalid { field, message } => WebError::BadRequest(format!("{field}: {message}")),
+            AppError::Invalid { field, message } => {
+                WebError::BadRequest(format!("{field}: {message}"))
+            }
+            AppError::InvalidFiscalCode(e) => WebError::BadRequest(format!("codice fiscale: {e}")),
+            AppError::BadCredentials => WebError::Forbidden,
             AppError::NeedsLogin => WebError::NeedsLogin,
             AppError::Forbidden(_) => WebError::Forbidden,
             AppError::NotFound => WebError::NotFound,
@@ -110,14 +114,18 @@ pub async fn render_error_pages(State(state): State<Shared>, req: Request, next:
     if is_html {
         return res;
     }
-    let page = res.extensions().get::<ErrorPage>().cloned().unwrap_or_else(|| ErrorPage {
-        reference: (status == StatusCode::INTERNAL_SERVER_ERROR).then(|| {
-            let r = reference_id();
-            tracing::error!(error_ref = %r, %status, "internal error without detail");
-            r
-        }),
-        detail: None,
-    });
+    let page = res
+        .extensions()
+        .get::<ErrorPage>()
+        .cloned()
+        .unwrap_or_else(|| ErrorPage {
+            reference: (status == StatusCode::INTERNAL_SERVER_ERROR).then(|| {
+                let r = reference_id();
+                tracing::error!(error_ref = %r, %status, "internal error without detail");
+                r
+            }),
+            detail: None,
+        });
     let mut ctx = PageCtx::anonymous(lang, path);
     if status != StatusCode::INTERNAL_SERVER_ERROR
         && let Some(token) = session_cookie
@@ -127,15 +135,34 @@ pub async fn render_error_pages(State(state): State<Shared>, req: Request, next:
         ctx.user = Some(UserView::from(&s));
     }
     let (title, text) = match status.as_u16() {
-        404 => (ctx.t("error.404.title"), ctx.t("error.404.text").to_string()),
-        403 if page.detail.as_deref() == Some("csrf") => (ctx.t("error.403.title"), ctx.t("form.expired").to_string()),
-        401 | 403 => (ctx.t("error.403.title"), ctx.t("error.403.text").to_string()),
-        400..=499 => (ctx.t("error.400.title"), page.detail.clone().unwrap_or_default()),
-        _ => (ctx.t("error.500.title"), ctx.t("error.500.text").to_string()),
+        404 => (
+            ctx.t("error.404.title"),
+            ctx.t("error.404.text").to_string(),
+        ),
+        403 if page.detail.as_deref() == Some("csrf") => {
+            (ctx.t("error.403.title"), ctx.t("form.expired").to_string())
+        }
+        401 | 403 => (
+            ctx.t("error.403.title"),
+            ctx.t("error.403.text").to_string(),
+        ),
+        400..=499 => (
+            ctx.t("error.400.title"),
+            page.detail.clone().unwrap_or_default(),
+        ),
+        _ => (
+            ctx.t("error.500.title"),
+            ctx.t("error.500.text").to_string(),
+        ),
     };
-    let body = ErrorTemplate { ctx, title, text, reference: page.reference }
-        .render()
-        .unwrap_or_else(|_| "Errore".to_string());
+    let body = ErrorTemplate {
+        ctx,
+        title,
+        text,
+        reference: page.reference,
+    }
+    .render()
+    .unwrap_or_else(|_| "Errore".to_string());
     let mut out = (status, Html(body)).into_response();
     for (k, v) in res.headers() {
         if k == header::SET_COOKIE || k == header::ALLOW {

@@ -42,7 +42,9 @@ pub fn metrics_handle() -> PrometheusHandle {
     HANDLE
         .get_or_init(|| {
             let recorder = PrometheusBuilder::new()
-                .set_buckets(&[0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0])
+                .set_buckets(&[
+                    0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0,
+                ])
                 .expect("static buckets are valid")
                 .build_recorder();
             let handle = recorder.handle();
@@ -70,9 +72,17 @@ pub fn router(state: Shared) -> Router {
         .route("/metrics", get(ops::metrics))
         .route("/static/{*path}", get(assets::serve))
         .fallback(pages::not_found)
-        .layer(tower_http::catch_panic::CatchPanicLayer::custom(error::panic_response))
-        .layer(middleware::from_fn_with_state(state.clone(), error::render_error_pages))
-        .layer(middleware::from_fn_with_state(state.clone(), ctx::ensure_csrf_cookie))
+        .layer(tower_http::catch_panic::CatchPanicLayer::custom(
+            error::panic_response,
+        ))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            error::render_error_pages,
+        ))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            ctx::ensure_csrf_cookie,
+        ))
         .layer(middleware::from_fn(security_headers))
         .layer(middleware::from_fn(record_metrics))
         .with_state(state)
@@ -88,9 +98,15 @@ async fn security_headers(req: Request, next: Next) -> Response {
              frame-ancestors 'none'; form-action 'self'; base-uri 'none'; object-src 'none'",
         ),
     );
-    h.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    h.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
     h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
-    h.insert(header::REFERRER_POLICY, HeaderValue::from_static("same-origin"));
+    h.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("same-origin"),
+    );
     res
 }
 
@@ -105,14 +121,19 @@ async fn record_metrics(req: Request, next: Next) -> Response {
     let res = next.run(req).await;
     let status = res.status().as_u16().to_string();
     metrics::counter!("sportello_http_requests_total", "method" => method, "route" => route.clone(), "status" => status).increment(1);
-    metrics::histogram!("sportello_http_request_duration_seconds", "route" => route).record(start.elapsed().as_secs_f64());
+    metrics::histogram!("sportello_http_request_duration_seconds", "route" => route)
+        .record(start.elapsed().as_secs_f64());
     res
 }
 
 /// Runs the portal and the outbox workers until `shutdown` resolves; then
 /// stops accepting, finishes in-flight requests, lets each worker finish the
 /// item in hand, and returns.
-pub async fn run(app: App, listener: TcpListener, shutdown: impl Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
+pub async fn run(
+    app: App,
+    listener: TcpListener,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
     let (stop_tx, stop_rx) = watch::channel(false);
     let workers: Vec<_> = (0..app.config.outbox.workers)
         .map(|_| tokio::spawn(app.worker().run(stop_rx.clone())))

@@ -2,10 +2,10 @@
 //! health and readiness probes, Prometheus metrics.
 
 use askama::Template;
+use axum::Form;
 use axum::extract::{Path, State};
 use axum::http::{StatusCode, header};
 use axum::response::{Html, IntoResponse, Redirect, Response};
-use axum::Form;
 use sportello_app::AppError;
 use sportello_core::authz::Action;
 use sportello_store::audit::{self, Verification};
@@ -51,11 +51,20 @@ pub fn local_time(micros: i64, tz: &str) -> String {
     ts.to_zoned(zone).strftime("%d/%m/%Y %H:%M:%S").to_string()
 }
 
-async fn page(state: &Shared, ctx: &Ctx, verification: Option<(bool, String)>, notice: Option<&'static str>) -> Result<Html<String>, WebError> {
-    state.app.authorize(ctx.session.as_ref(), &Action::ViewOperations)?;
+async fn page(
+    state: &Shared,
+    ctx: &Ctx,
+    verification: Option<(bool, String)>,
+    notice: Option<&'static str>,
+) -> Result<Html<String>, WebError> {
+    state
+        .app
+        .authorize(ctx.session.as_ref(), &Action::ViewOperations)?;
     let db = &state.app.db;
     let depth = outbox::depth(db).await.map_err(AppError::from)?;
-    let dead = outbox::list(db, outbox::DEAD, 50).await.map_err(AppError::from)?;
+    let dead = outbox::list(db, outbox::DEAD, 50)
+        .await
+        .map_err(AppError::from)?;
     let tz = &state.app.config.time_zone;
     let audit = audit::recent(db, 30)
         .await
@@ -69,25 +78,48 @@ async fn page(state: &Shared, ctx: &Ctx, verification: Option<(bool, String)>, n
             target: e.target,
         })
         .collect();
-    render(&OperationsPage { ctx: ctx.page(), depth, dead, audit, verification, notice })
+    render(&OperationsPage {
+        ctx: ctx.page(),
+        depth,
+        dead,
+        audit,
+        verification,
+        notice,
+    })
 }
 
-pub async fn operations(State(state): State<Shared>, ctx: Ctx, uri: axum::http::Uri) -> Result<Html<String>, WebError> {
+pub async fn operations(
+    State(state): State<Shared>,
+    ctx: Ctx,
+    uri: axum::http::Uri,
+) -> Result<Html<String>, WebError> {
     let notice = (uri.query() == Some("requeued=1")).then(|| ctx.page().t("ops.requeued"));
     page(&state, &ctx, None, notice).await
 }
 
-pub async fn outbox_depth_fragment(State(state): State<Shared>, ctx: Ctx) -> Result<Html<String>, WebError> {
-    state.app.authorize(ctx.session.as_ref(), &Action::ViewOperations)?;
+pub async fn outbox_depth_fragment(
+    State(state): State<Shared>,
+    ctx: Ctx,
+) -> Result<Html<String>, WebError> {
+    state
+        .app
+        .authorize(ctx.session.as_ref(), &Action::ViewOperations)?;
     let depth = outbox::depth(&state.app.db).await.map_err(AppError::from)?;
-    render(&DepthFragment { ctx: ctx.page(), depth })
+    render(&DepthFragment {
+        ctx: ctx.page(),
+        depth,
+    })
 }
 
 pub async fn verify_audit(State(state): State<Shared>, ctx: Ctx) -> Result<Html<String>, WebError> {
-    state.app.authorize(ctx.session.as_ref(), &Action::ViewOperations)?;
+    state
+        .app
+        .authorize(ctx.session.as_ref(), &Action::ViewOperations)?;
     let p = ctx.page();
     let v = match audit::verify(&state.app.db).await.map_err(AppError::from)? {
-        Verification::Intact { events } => (true, format!("{} ({events})", p.t("ops.audit.intact"))),
+        Verification::Intact { events } => {
+            (true, format!("{} ({events})", p.t("ops.audit.intact")))
+        }
         Verification::Broken(e) => (false, format!("{}: {e}", p.t("ops.audit.broken"))),
     };
     page(&state, &ctx, Some(v), None).await
@@ -101,7 +133,10 @@ pub async fn requeue(
 ) -> Result<Response, WebError> {
     let Form(form) = form.map_err(|e| WebError::BadRequest(e.body_text()))?;
     ctx.check_csrf(&form.csrf_token)?;
-    state.app.requeue_outbox(ctx.session.as_ref(), id, &ctx.origin).await?;
+    state
+        .app
+        .requeue_outbox(ctx.session.as_ref(), id, &ctx.origin)
+        .await?;
     Ok(Redirect::to("/admin/operazioni?requeued=1").into_response())
 }
 

@@ -2,18 +2,18 @@
 //! language switch, accessibility statement, privacy notice.
 
 use askama::Template;
+use axum::Form;
 use axum::extract::{Query, State};
 use axum::http::header;
 use axum::response::{Html, IntoResponse, Redirect, Response};
-use axum::Form;
 use serde::Deserialize;
 use sportello_app::AppError;
 use sportello_store::directory::{self, EnabledService};
 
+use crate::Shared;
 use crate::ctx::{Ctx, LANG_COOKIE, PageCtx, SESSION_COOKIE, safe_next, set_cookie};
 use crate::error::WebError;
 use crate::i18n::Lang;
-use crate::Shared;
 
 pub fn render<T: Template>(t: &T) -> Result<Html<String>, WebError> {
     t.render()
@@ -35,7 +35,10 @@ pub async fn home(State(state): State<Shared>, ctx: Ctx) -> Result<Html<String>,
             .map_err(AppError::from)?,
         None => Vec::new(),
     };
-    render(&HomePage { ctx: ctx.page(), services })
+    render(&HomePage {
+        ctx: ctx.page(),
+        services,
+    })
 }
 
 #[derive(Template)]
@@ -87,13 +90,23 @@ pub async fn login_submit(
     ctx.check_csrf(&form.csrf_token)?;
     let mut errors = Vec::new();
     if form.fiscal_code.trim().is_empty() {
-        errors.push(FieldError { field: "fiscal_code", message: ctx.page().t("login.fiscal_code").to_string() + ": obbligatorio" });
+        errors.push(FieldError {
+            field: "fiscal_code",
+            message: ctx.page().t("login.fiscal_code.required").to_string(),
+        });
     }
     if form.password.is_empty() {
-        errors.push(FieldError { field: "password", message: ctx.page().t("login.password").to_string() + ": obbligatoria" });
+        errors.push(FieldError {
+            field: "password",
+            message: ctx.page().t("login.password.required").to_string(),
+        });
     }
     if errors.is_empty() {
-        match state.app.login(&form.fiscal_code, &form.password, &ctx.origin).await {
+        match state
+            .app
+            .login(&form.fiscal_code, &form.password, &ctx.origin)
+            .await
+        {
             Ok(ok) => {
                 // The old session, if any, ends here: the id changes at login.
                 if let Some(old) = &ctx.session {
@@ -107,20 +120,33 @@ pub async fn login_submit(
                 );
                 return Ok(res);
             }
-            Err(AppError::Invalid { field, message }) => {
-                let field = if field == "fiscal_code" { "fiscal_code" } else { "password" };
-                errors.push(FieldError { field, message });
-            }
+            Err(AppError::InvalidFiscalCode(e)) => errors.push(FieldError {
+                field: "fiscal_code",
+                message: crate::i18n::fiscal_code_error(ctx.lang, &e),
+            }),
+            Err(AppError::BadCredentials) => errors.push(FieldError {
+                field: "password",
+                message: ctx.page().t("login.invalid").to_string(),
+            }),
             Err(e) => return Err(e.into()),
         }
     }
-    let status = if errors.iter().any(|e| e.field == "password" && !form.password.is_empty()) {
+    let status = if errors
+        .iter()
+        .any(|e| e.field == "password" && !form.password.is_empty())
+    {
         axum::http::StatusCode::UNAUTHORIZED
     } else {
         axum::http::StatusCode::BAD_REQUEST
     };
-    let fc_error = errors.iter().find(|e| e.field == "fiscal_code").map(|e| e.message.clone());
-    let pw_error = errors.iter().find(|e| e.field == "password").map(|e| e.message.clone());
+    let fc_error = errors
+        .iter()
+        .find(|e| e.field == "fiscal_code")
+        .map(|e| e.message.clone());
+    let pw_error = errors
+        .iter()
+        .find(|e| e.field == "password")
+        .map(|e| e.message.clone());
     let page = render(&LoginPage {
         ctx: ctx.page(),
         fiscal_code: form.fiscal_code.trim().to_uppercase(),
@@ -151,8 +177,10 @@ pub async fn logout(
     }
     let secure = state.app.config.cookies_secure();
     let mut res = Redirect::to("/").into_response();
-    res.headers_mut()
-        .append(header::SET_COOKIE, set_cookie(SESSION_COOKIE, "", Some(0), true, secure));
+    res.headers_mut().append(
+        header::SET_COOKIE,
+        set_cookie(SESSION_COOKIE, "", Some(0), true, secure),
+    );
     Ok(res)
 }
 
@@ -169,7 +197,13 @@ pub async fn switch_language(State(state): State<Shared>, Query(q): Query<LangQu
     let mut res = Redirect::to(&safe_next(q.next.as_deref())).into_response();
     res.headers_mut().append(
         header::SET_COOKIE,
-        set_cookie(LANG_COOKIE, lang.code(), Some(31_536_000), false, state.app.config.cookies_secure()),
+        set_cookie(
+            LANG_COOKIE,
+            lang.code(),
+            Some(31_536_000),
+            false,
+            state.app.config.cookies_secure(),
+        ),
     );
     res
 }
@@ -184,14 +218,26 @@ struct TextPage {
 
 pub async fn accessibility(ctx: Ctx) -> Result<Html<String>, WebError> {
     let page = ctx.page();
-    let paragraphs = vec![page.t("a11y.text"), page.t("a11y.status"), page.t("a11y.feedback")];
-    render(&TextPage { title: page.t("a11y.title"), paragraphs, ctx: page })
+    let paragraphs = vec![
+        page.t("a11y.text"),
+        page.t("a11y.status"),
+        page.t("a11y.feedback"),
+    ];
+    render(&TextPage {
+        title: page.t("a11y.title"),
+        paragraphs,
+        ctx: page,
+    })
 }
 
 pub async fn privacy(ctx: Ctx) -> Result<Html<String>, WebError> {
     let page = ctx.page();
     let paragraphs = vec![page.t("privacy.text")];
-    render(&TextPage { title: page.t("privacy.title"), paragraphs, ctx: page })
+    render(&TextPage {
+        title: page.t("privacy.title"),
+        paragraphs,
+        ctx: page,
+    })
 }
 
 pub async fn not_found() -> WebError {

@@ -4,11 +4,14 @@
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-use crate::harness::{fresh_database, free_port};
+use crate::harness::{free_port, fresh_database};
 
 fn sportello(args: &[&str], envs: &[(&str, &str)]) -> Output {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_sportello"));
-    cmd.args(args).env_remove("SPORTELLO_CONFIG").env("SPORTELLO_ARGON2__MEMORY_KIB", "1024").env("SPORTELLO_ARGON2__ITERATIONS", "1");
+    cmd.args(args)
+        .env_remove("SPORTELLO_CONFIG")
+        .env("SPORTELLO_ARGON2__MEMORY_KIB", "1024")
+        .env("SPORTELLO_ARGON2__ITERATIONS", "1");
     for (k, v) in envs {
         cmd.env(k, v);
     }
@@ -31,7 +34,11 @@ fn assert_one_line_failure(out: &Output, must_contain: &[&str]) {
 fn an_unknown_configuration_key_stops_start_up() {
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("sportello.toml");
-    std::fs::write(&file, "listen = \"127.0.0.1:0\"\n\n[mail]\nsmtp_server = \"mail.example.it\"\n").unwrap();
+    std::fs::write(
+        &file,
+        "listen = \"127.0.0.1:0\"\n\n[mail]\nsmtp_server = \"mail.example.it\"\n",
+    )
+    .unwrap();
     let out = sportello(&["--config", file.to_str().unwrap(), "migrate"], &[]);
     assert_one_line_failure(&out, &["sportello.toml", "mail.smtp_server", "sconosciuta"]);
     let out = sportello(&["migrate"], &[("SPORTELLO_LISTN", "127.0.0.1:1")]);
@@ -61,7 +68,10 @@ fn bad_urls_stop_start_up() {
     assert_one_line_failure(&out, &["public_base_url"]);
     let out = sportello(&["--database-url", "mysql://localhost/x", "migrate"], &[]);
     assert_one_line_failure(&out, &["database_url"]);
-    let out = sportello(&["migrate"], &[("SPORTELLO_MAIL__SMTP_URL", "http://relay")]);
+    let out = sportello(
+        &["migrate"],
+        &[("SPORTELLO_MAIL__SMTP_URL", "http://relay")],
+    );
     assert_one_line_failure(&out, &["mail.smtp_url"]);
 }
 
@@ -71,12 +81,22 @@ async fn audit_verify_passes_on_the_demo_and_names_a_tampered_event() {
     let url = fresh_database(dir.path()).await;
     let data = dir.path().to_str().unwrap();
     let out = sportello(&["--database-url", &url, "--data-dir", data, "demo"], &[]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(stdout.contains("FRRMRC70A01D548N") && stdout.contains(sportello_app::demo::DEMO_PASSWORD));
+    assert!(
+        stdout.contains("FRRMRC70A01D548N") && stdout.contains(sportello_app::demo::DEMO_PASSWORD)
+    );
 
     let out = sportello(&["--database-url", &url, "audit", "verify"], &[]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stdout));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
     assert!(String::from_utf8_lossy(&out.stdout).contains("integro: 1 eventi"));
 
     let db = sportello_store::Db::connect(&url).await.unwrap();
@@ -88,7 +108,10 @@ async fn audit_verify_passes_on_the_demo_and_names_a_tampered_event() {
     let out = sportello(&["--database-url", &url, "audit", "verify"], &[]);
     assert_eq!(out.status.code(), Some(1));
     let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(stdout.contains("NON integro") && stdout.contains("evento 1"), "{stdout}");
+    assert!(
+        stdout.contains("NON integro") && stdout.contains("evento 1"),
+        "{stdout}"
+    );
 }
 
 #[tokio::test]
@@ -98,7 +121,16 @@ async fn serve_stops_cleanly_on_sigterm() {
     let port = free_port();
     let listen = format!("127.0.0.1:{port}");
     let mut child = Command::new(env!("CARGO_BIN_EXE_sportello"))
-        .args(["--database-url", &url, "--data-dir", dir.path().to_str().unwrap(), "serve", "--demo", "--listen", &listen])
+        .args([
+            "--database-url",
+            &url,
+            "--data-dir",
+            dir.path().to_str().unwrap(),
+            "serve",
+            "--demo",
+            "--listen",
+            &listen,
+        ])
         .env("SPORTELLO_ARGON2__MEMORY_KIB", "1024")
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -114,7 +146,10 @@ async fn serve_stops_cleanly_on_sigterm() {
         assert!(Instant::now() < deadline, "server did not start");
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    let status = Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap();
+    let status = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
     assert!(status.success());
     let deadline = Instant::now() + Duration::from_secs(15);
     let exit = loop {

@@ -45,8 +45,10 @@ pub async fn fresh_database(dir: &Path) -> String {
 }
 
 pub fn test_config(dir: &Path) -> Config {
-    let mut c = Config::default();
-    c.data_dir = dir.to_path_buf();
+    let mut c = Config {
+        data_dir: dir.to_path_buf(),
+        ..Default::default()
+    };
     // Cheap hashing keeps tests fast; production defaults are tested in unit tests.
     c.argon2.memory_kib = 1024;
     c.argon2.iterations = 1;
@@ -85,7 +87,10 @@ struct LogWriter;
 
 impl Write for LogWriter {
     fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        LOG.get_or_init(Default::default).lock().unwrap().extend_from_slice(buf);
+        LOG.get_or_init(Default::default)
+            .lock()
+            .unwrap()
+            .extend_from_slice(buf);
         Ok(buf.len())
     }
     fn flush(&mut self) -> std::io::Result<()> {
@@ -119,7 +124,11 @@ impl Server {
         let handle = tokio::spawn(sportello_web::run(app, listener, async {
             let _ = rx.await;
         }));
-        Server { base, stop: Some(tx), handle: Some(handle) }
+        Server {
+            base,
+            stop: Some(tx),
+            handle: Some(handle),
+        }
     }
 
     pub fn url(&self, path: &str) -> String {
@@ -156,24 +165,47 @@ pub fn client() -> reqwest::Client {
 /// The value of a hidden input in an HTML page.
 pub fn hidden_field(html: &str, name: &str) -> String {
     let marker = format!("name=\"{name}\" value=\"");
-    let start = html.find(&marker).unwrap_or_else(|| panic!("no field {name}")) + marker.len();
+    let start = html
+        .find(&marker)
+        .unwrap_or_else(|| panic!("no field {name}"))
+        + marker.len();
     html[start..].split('"').next().unwrap().to_string()
 }
 
 /// Logs in through the real form; returns the response of the POST.
-pub async fn login(server: &Server, client: &reqwest::Client, fiscal_code: &str, password: &str) -> reqwest::Response {
-    let page = client.get(server.url("/accedi")).send().await.unwrap().text().await.unwrap();
+pub async fn login(
+    server: &Server,
+    client: &reqwest::Client,
+    fiscal_code: &str,
+    password: &str,
+) -> reqwest::Response {
+    let page = client
+        .get(server.url("/accedi"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
     let csrf = hidden_field(&page, "csrf_token");
     client
         .post(server.url("/accedi"))
-        .form(&[("csrf_token", csrf.as_str()), ("fiscal_code", fiscal_code), ("password", password)])
+        .form(&[
+            ("csrf_token", csrf.as_str()),
+            ("fiscal_code", fiscal_code),
+            ("password", password),
+        ])
         .send()
         .await
         .unwrap()
 }
 
 pub fn free_port() -> u16 {
-    StdListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+    StdListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }
 
 /// A real SMTP server (aiosmtpd) that stores each message in a directory.
@@ -185,13 +217,20 @@ pub struct SmtpSink {
 
 impl SmtpSink {
     pub fn start(dir: &Path) -> SmtpSink {
-        let mut sink = SmtpSink { port: free_port(), dir: dir.to_path_buf(), child: None };
+        let mut sink = SmtpSink {
+            port: free_port(),
+            dir: dir.to_path_buf(),
+            child: None,
+        };
         sink.restart();
         sink
     }
 
     pub fn restart(&mut self) {
-        let script = concat!(env!("CARGO_MANIFEST_DIR"), "/../../tests/support/smtp_sink.py");
+        let script = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../tests/support/smtp_sink.py"
+        );
         let python = std::env::var("SPORTELLO_TEST_PYTHON").unwrap_or_else(|_| "python3".into());
         let child = Command::new(python)
             .arg(script)
@@ -206,7 +245,11 @@ impl SmtpSink {
         self.child = Some(child);
         let deadline = Instant::now() + Duration::from_secs(20);
         while std::net::TcpStream::connect(("127.0.0.1", self.port)).is_err() {
-            assert!(Instant::now() < deadline, "SMTP sink did not start on port {}", self.port);
+            assert!(
+                Instant::now() < deadline,
+                "SMTP sink did not start on port {}",
+                self.port
+            );
             std::thread::sleep(Duration::from_millis(50));
         }
     }
@@ -232,9 +275,15 @@ impl SmtpSink {
         let mut files: Vec<_> = std::fs::read_dir(&self.dir)
             .map(|d| d.filter_map(|e| e.ok()).map(|e| e.path()).collect())
             .unwrap_or_default();
-        files.retain(|p| p.extension().is_some_and(|e| e == "eml") && !p.file_name().unwrap().to_string_lossy().starts_with('.'));
+        files.retain(|p| {
+            p.extension().is_some_and(|e| e == "eml")
+                && !p.file_name().unwrap().to_string_lossy().starts_with('.')
+        });
         files.sort();
-        files.iter().map(|p| std::fs::read_to_string(p).unwrap()).collect()
+        files
+            .iter()
+            .map(|p| std::fs::read_to_string(p).unwrap())
+            .collect()
     }
 }
 

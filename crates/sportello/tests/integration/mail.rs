@@ -7,7 +7,9 @@ use sportello_app::mail::MailMessage;
 use sportello_app::{now_micros, queue_mail};
 use sportello_store::outbox;
 
-use crate::harness::{SmtpSink, env_with, eventually, free_port, hidden_field, login, Server, client};
+use crate::harness::{
+    Server, SmtpSink, client, env_with, eventually, free_port, hidden_field, login,
+};
 
 async fn queue(t: &crate::harness::TestEnv, subject: &str) -> i64 {
     let mut tx = t.db.begin_write().await.unwrap();
@@ -40,7 +42,10 @@ async fn mail_reaches_a_real_smtp_server() {
     let m = &messages[0];
     assert!(m.contains("anna.verdi@comune.ferrara.example.it"), "{m}");
     assert!(m.contains("Abilitazione al Telecontenzioso"), "{m}");
-    assert!(m.contains(&format!("Message-ID: <outbox-{id}@localhost>")), "{m}");
+    assert!(
+        m.contains(&format!("Message-ID: <outbox-{id}@localhost>")),
+        "{m}"
+    );
     let item = outbox::get(&t.db, id).await.unwrap().unwrap();
     assert_eq!(item.state, "sent");
     assert_eq!(item.attempts, 1);
@@ -59,7 +64,10 @@ async fn mail_queued_during_an_smtp_outage_arrives_once_it_is_back_exactly_once(
     // The portal runs with its own workers, as in production.
     let server = Server::start(t.app.clone()).await;
     let first = queue(&t, "Prima del guasto").await;
-    assert!(eventually(20, || sink.messages().len() == 1).await, "first mail not delivered");
+    assert!(
+        eventually(20, || sink.messages().len() == 1).await,
+        "first mail not delivered"
+    );
 
     sink.stop();
     let second = queue(&t, "Durante il guasto").await;
@@ -74,16 +82,28 @@ async fn mail_queued_during_an_smtp_outage_arrives_once_it_is_back_exactly_once(
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    assert!(failed_attempts >= 2, "the worker did not retry during the outage");
+    assert!(
+        failed_attempts >= 2,
+        "the worker did not retry during the outage"
+    );
     assert_eq!(sink.messages().len(), 1);
 
     sink.restart();
-    assert!(eventually(20, || sink.messages().len() == 2).await, "mail not delivered after recovery");
+    assert!(
+        eventually(20, || sink.messages().len() == 2).await,
+        "mail not delivered after recovery"
+    );
     // Give the workers time to (wrongly) send it again, then count.
     tokio::time::sleep(Duration::from_millis(1500)).await;
     let messages = sink.messages();
     assert_eq!(messages.len(), 2, "exactly one copy of each message");
-    assert_eq!(messages.iter().filter(|m| m.contains("Durante il guasto")).count(), 1);
+    assert_eq!(
+        messages
+            .iter()
+            .filter(|m| m.contains("Durante il guasto"))
+            .count(),
+        1
+    );
     for id in [first, second] {
         assert_eq!(outbox::get(&t.db, id).await.unwrap().unwrap().state, "sent");
     }
@@ -113,7 +133,12 @@ async fn undeliverable_mail_becomes_a_dead_letter_an_administrator_can_requeue()
     assert!(dead, "message never became a dead letter");
     let item = outbox::get(&t.db, id).await.unwrap().unwrap();
     assert_eq!(item.attempts, 2);
-    assert!(item.last_error.as_deref().unwrap_or("").contains("invio fallito"));
+    assert!(
+        item.last_error
+            .as_deref()
+            .unwrap_or("")
+            .contains("invio fallito")
+    );
 
     // The central administrator sees it and puts it back in the queue.
     let mut config = (*t.app.config).clone();
@@ -122,10 +147,26 @@ async fn undeliverable_mail_becomes_a_dead_letter_an_administrator_can_requeue()
     let app = sportello_app::App::new(config, t.db.clone()).await.unwrap();
     let server = Server::start(app).await;
     let c = client();
-    let res = login(&server, &c, "BNCGLI75C45H501W", sportello_app::demo::DEMO_PASSWORD).await;
+    let res = login(
+        &server,
+        &c,
+        "BNCGLI75C45H501W",
+        sportello_app::demo::DEMO_PASSWORD,
+    )
+    .await;
     assert_eq!(res.status(), 303);
-    let page = c.get(server.url("/admin/operazioni")).send().await.unwrap().text().await.unwrap();
-    assert!(page.contains("id=\"dead-letters\""), "dead letters table missing");
+    let page = c
+        .get(server.url("/admin/operazioni"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        page.contains("id=\"dead-letters\""),
+        "dead letters table missing"
+    );
     assert!(page.contains(&format!("/admin/outbox/{id}/riprova")));
     let csrf = hidden_field(&page, "csrf_token");
     let res = c
@@ -138,11 +179,13 @@ async fn undeliverable_mail_becomes_a_dead_letter_an_administrator_can_requeue()
     let item = outbox::get(&t.db, id).await.unwrap().unwrap();
     assert_eq!(item.state, "pending");
     assert_eq!(item.attempts, 0);
-    let audited: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM audit_events WHERE action = 'outbox.requeue' AND target = $1")
-        .bind(format!("outbox:{id}"))
-        .fetch_one(t.db.pool())
-        .await
-        .unwrap();
+    let audited: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM audit_events WHERE action = 'outbox.requeue' AND target = $1",
+    )
+    .bind(format!("outbox:{id}"))
+    .fetch_one(t.db.pool())
+    .await
+    .unwrap();
     assert_eq!(audited, 1);
     server.shutdown().await;
 }

@@ -26,8 +26,17 @@ async fn demo_seeding_is_idempotent() {
         .fetch_all(t.db.pool())
         .await
         .unwrap();
-    for expected in ["Comune di Ferrara", "Ferrara Tributi S.p.A.", "Prefettura di Ferrara", "Agenzia delle Entrate", "Regione Emilia-Romagna"] {
-        assert!(orgs.iter().any(|o| o == expected), "{expected} missing in {orgs:?}");
+    for expected in [
+        "Comune di Ferrara",
+        "Ferrara Tributi S.p.A.",
+        "Prefettura di Ferrara",
+        "Agenzia delle Entrate",
+        "Regione Emilia-Romagna",
+    ] {
+        assert!(
+            orgs.iter().any(|o| o == expected),
+            "{expected} missing in {orgs:?}"
+        );
     }
     assert_eq!(count(&t.db, "offices").await, 5);
     // The concessionaire hangs under the municipality it serves.
@@ -80,7 +89,10 @@ async fn audit_chain_catches_a_deleted_row_and_a_truncated_tail() {
         .unwrap();
     assert!(matches!(
         audit::verify(&t.db).await.unwrap(),
-        Verification::Broken(ChainError::Head { head_seq: 4, last_seq: 3 })
+        Verification::Broken(ChainError::Head {
+            head_seq: 4,
+            last_seq: 3
+        })
     ));
     sqlx::query("DELETE FROM audit_events WHERE seq = 2")
         .execute(t.db.pool())
@@ -88,7 +100,10 @@ async fn audit_chain_catches_a_deleted_row_and_a_truncated_tail() {
         .unwrap();
     assert!(matches!(
         audit::verify(&t.db).await.unwrap(),
-        Verification::Broken(ChainError::Gap { seq: 3, expected: 2 })
+        Verification::Broken(ChainError::Gap {
+            seq: 3,
+            expected: 2
+        })
     ));
 }
 
@@ -98,7 +113,9 @@ async fn concurrent_appends_keep_one_unbroken_chain() {
     let mut tasks = Vec::new();
     for i in 0..24 {
         let db = t.db.clone();
-        tasks.push(tokio::spawn(async move { append(&db, "test.concurrent", &format!("n:{i}")).await }));
+        tasks.push(tokio::spawn(async move {
+            append(&db, "test.concurrent", &format!("n:{i}")).await
+        }));
     }
     for task in tasks {
         task.await.unwrap();
@@ -112,7 +129,11 @@ async fn concurrent_appends_keep_one_unbroken_chain() {
 #[tokio::test]
 async fn outbox_rows_commit_with_their_transaction_or_not_at_all() {
     let t = env().await;
-    let msg = MailMessage { to: vec!["a@example.it".into()], subject: "s".into(), body: "b".into() };
+    let msg = MailMessage {
+        to: vec!["a@example.it".into()],
+        subject: "s".into(),
+        body: "b".into(),
+    };
     let mut tx = t.db.begin_write().await.unwrap();
     queue_mail(&mut tx, &msg, now_micros()).await.unwrap();
     append_in(&mut tx, "test.rolled_back").await;
@@ -140,7 +161,10 @@ async fn the_store_refuses_a_second_profile_for_the_same_application() {
     .await
     .unwrap();
     let mut tx = t.db.begin_write().await.unwrap();
-    let granted = directory::ensure_enablement(&mut tx, user_id, app_id, other_profile, None, now_micros()).await.unwrap();
+    let granted =
+        directory::ensure_enablement(&mut tx, user_id, app_id, other_profile, None, now_micros())
+            .await
+            .unwrap();
     tx.commit().await.unwrap();
     assert!(!granted, "a second PTT profile must be refused");
     let held: Vec<String> = sqlx::query_scalar(
@@ -158,7 +182,14 @@ async fn append(db: &sportello_store::Db, action: &str, target: &str) {
     let mut tx = db.begin_write().await.unwrap();
     audit::append(
         &mut tx,
-        &NewEvent { actor: "user:1", acting_organization: Some("org:1"), action, target, detail: "{}", source_address: Some("127.0.0.1") },
+        &NewEvent {
+            actor: "user:1",
+            acting_organization: Some("org:1"),
+            action,
+            target,
+            detail: "{}",
+            source_address: Some("127.0.0.1"),
+        },
         now_micros(),
     )
     .await
@@ -167,7 +198,17 @@ async fn append(db: &sportello_store::Db, action: &str, target: &str) {
 }
 
 async fn append_in(conn: &mut sportello_store::AnyConnection, action: &str) {
-    audit::append(conn, &NewEvent { actor: "system", action, target: "x", detail: "{}", ..Default::default() }, now_micros())
-        .await
-        .unwrap();
+    audit::append(
+        conn,
+        &NewEvent {
+            actor: "system",
+            action,
+            target: "x",
+            detail: "{}",
+            ..Default::default()
+        },
+        now_micros(),
+    )
+    .await
+    .unwrap();
 }
