@@ -30,6 +30,90 @@ pub struct Config {
     pub argon2: Argon2Config,
     pub session: SessionConfig,
     pub outbox: OutboxConfig,
+    pub identity: IdentityConfig,
+    pub login: LoginConfig,
+    pub cns: CnsConfig,
+}
+
+#[derive(Clone, Debug, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct IdentityConfig {
+    /// How a new user gets in the first time: `activation_link` (a one-time
+    /// link to set a password) or `temporary_password` (sent by e-mail, to be
+    /// changed at first login).
+    pub first_access: String,
+    pub activation_link_hours: i64,
+    pub reset_link_minutes: i64,
+}
+
+impl Default for IdentityConfig {
+    fn default() -> Self {
+        Self {
+            first_access: "activation_link".into(),
+            activation_link_hours: 72,
+            reset_link_minutes: 60,
+        }
+    }
+}
+
+#[derive(Clone, Debug, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct LoginConfig {
+    /// Failures in a row before each further attempt waits longer (1 s, 2 s, 4 s...).
+    pub free_failures: u32,
+    /// Failures in a row that lock the account.
+    pub lockout_failures: u32,
+    pub lockout_minutes: i64,
+    /// Failed logins from one address within the window that block it.
+    pub address_failures: u32,
+    pub address_window_minutes: i64,
+    /// Reset requests accepted from one address within the window.
+    pub reset_requests_per_window: u32,
+}
+
+impl Default for LoginConfig {
+    fn default() -> Self {
+        Self {
+            free_failures: 3,
+            lockout_failures: 5,
+            lockout_minutes: 15,
+            address_failures: 20,
+            address_window_minutes: 15,
+            reset_requests_per_window: 5,
+        }
+    }
+}
+
+impl LoginConfig {
+    pub fn policy(&self) -> sportello_core::identity::ThrottlePolicy {
+        sportello_core::identity::ThrottlePolicy {
+            free_failures: self.free_failures,
+            lockout_failures: self.lockout_failures,
+            lockout_minutes: self.lockout_minutes,
+            address_failures: self.address_failures,
+            address_window_minutes: self.address_window_minutes,
+        }
+    }
+}
+
+#[derive(Clone, Debug, Default, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct CnsConfig {
+    /// Address of the TLS listener that asks for a smart-card certificate; empty = off.
+    pub listen: String,
+    /// The https address users reach that listener at (for the login page link).
+    pub public_url: String,
+    /// PEM files of the TLS listener's own certificate chain and key.
+    pub certificate: String,
+    pub private_key: String,
+    /// PEM bundle of the certification authorities whose smart cards are accepted.
+    pub client_ca_bundle: String,
+    /// PEM or DER certificate revocation lists of those authorities.
+    pub crl_files: Vec<String>,
+    /// Addresses of TLS terminators allowed to forward a verified client
+    /// certificate in `forwarded_header` (exact IP addresses).
+    pub trusted_proxies: Vec<String>,
+    pub forwarded_header: String,
 }
 
 #[derive(Clone, Debug, Deserialize, Serialize, PartialEq)]
@@ -83,6 +167,12 @@ impl Default for Config {
             argon2: Argon2Config::default(),
             session: SessionConfig::default(),
             outbox: OutboxConfig::default(),
+            identity: IdentityConfig::default(),
+            login: LoginConfig::default(),
+            cns: CnsConfig {
+                forwarded_header: "x-ssl-client-cert".into(),
+                ..Default::default()
+            },
         }
     }
 }
@@ -305,6 +395,58 @@ impl Config {
                 "workers e max_attempts devono essere almeno 1".into(),
             );
         }
+        if !matches!(
+            self.identity.first_access.as_str(),
+            "activation_link" | "temporary_password"
+        ) {
+            return bad(
+                "identity.first_access",
+                "valori ammessi: activation_link, temporary_password".into(),
+            );
+        }
+        if self.login.lockout_failures == 0
+            || self.login.address_failures == 0
+            || self.login.lockout_minutes <= 0
+        {
+            return bad("login", "soglie e durate devono essere positive".into());
+        }
+        if !self.cns.listen.is_empty() {
+            if self.cns.listen.parse::<SocketAddr>().is_err() {
+                return bad(
+                    "cns.listen",
+                    format!("«{}» non è un indirizzo IP:porta", self.cns.listen),
+                );
+            }
+            for (key, path) in [
+                ("cns.certificate", &self.cns.certificate),
+                ("cns.private_key", &self.cns.private_key),
+                ("cns.client_ca_bundle", &self.cns.client_ca_bundle),
+            ] {
+                if path.is_empty() || !Path::new(path).is_file() {
+                    return bad(key, format!("file «{path}» non trovato"));
+                }
+            }
+        }
+        if !self.cns.client_ca_bundle.is_empty() && !Path::new(&self.cns.client_ca_bundle).is_file()
+        {
+            return bad(
+                "cns.client_ca_bundle",
+                format!("file «{}» non trovato", self.cns.client_ca_bundle),
+            );
+        }
+        for crl in &self.cns.crl_files {
+            if !Path::new(crl).is_file() {
+                return bad("cns.crl_files", format!("file «{crl}» non trovato"));
+            }
+        }
+        for proxy in &self.cns.trusted_proxies {
+            if proxy.parse::<std::net::IpAddr>().is_err() {
+                return bad(
+                    "cns.trusted_proxies",
+                    format!("«{proxy}» non è un indirizzo IP"),
+                );
+            }
+        }
         if self.session.idle_timeout_minutes <= 0 || self.session.absolute_timeout_hours <= 0 {
             return bad("session", "le scadenze devono essere positive".into());
         }
@@ -403,6 +545,14 @@ fn typed_value(default: &Value, raw: &str) -> Option<Value> {
         Value::Integer(_) => Value::Integer(raw.trim().parse().ok()?),
         Value::Boolean(_) => Value::Boolean(raw.trim().parse().ok()?),
         Value::Float(_) => Value::Float(raw.trim().parse().ok()?),
+        // Lists from the environment are comma-separated.
+        Value::Array(_) => Value::Array(
+            raw.split(',')
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .map(|s| Value::String(s.to_string()))
+                .collect(),
+        ),
         _ => Value::String(raw.to_string()),
     })
 }

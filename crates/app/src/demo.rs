@@ -459,6 +459,7 @@ pub async fn seed(app: &App) -> Result<DemoReport, AppError> {
                 status: "active",
                 organization_id,
                 password_hash: hash.as_deref(),
+                ..Default::default()
             },
             now,
         )

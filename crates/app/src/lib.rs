@@ -2,8 +2,10 @@
 //! checks authorization, changes state, appends the audit event and queues
 //! outgoing work in the outbox, so a 2xx answer means all of it is committed.
 
+pub mod cns;
 pub mod config;
 pub mod demo;
+pub mod identity;
 pub mod mail;
 pub mod security;
 pub mod worker;
@@ -11,7 +13,6 @@ pub mod worker;
 use std::sync::Arc;
 use std::time::Duration;
 
-use sportello_core::FiscalCode;
 use sportello_core::authz::{self, Action, Actor, Decision};
 use sportello_core::retry::RetryPolicy;
 use sportello_store::directory::{self, User};
@@ -21,7 +22,7 @@ pub use config::Config;
 pub use sportello_store::now_micros;
 
 use crate::mail::{MailMessage, Mailer};
-use crate::security::{PasswordHasherConfig, random_token, token_hash};
+use crate::security::{PasswordHasherConfig, token_hash};
 
 #[derive(Clone)]
 pub struct App {
@@ -29,6 +30,8 @@ pub struct App {
     pub config: Arc<Config>,
     pub mailer: Mailer,
     pub hasher: PasswordHasherConfig,
+    /// Smart-card verification, when a CA bundle is configured.
+    pub cns: Option<Arc<cns::CnsVerifier>>,
 }
 
 /// Errors a use case reports to its caller.
@@ -46,6 +49,21 @@ pub enum AppError {
     /// Wrong password or unknown account: deliberately indistinguishable.
     #[error("codice fiscale o password non corretti")]
     BadCredentials,
+    /// Too many attempts from this address or on this account: wait.
+    #[error("troppi tentativi: riprova tra {seconds} secondi")]
+    Throttled { seconds: i64 },
+    /// The account is locked after repeated failures, until the given instant.
+    #[error("accesso sospeso per troppi tentativi falliti")]
+    Locked { until: i64 },
+    /// An e-mailed link that is unknown, already used or expired.
+    #[error("il collegamento non è valido, è già stato usato o è scaduto")]
+    InvalidToken,
+    /// Correct credentials, but the account cannot be used (not yet activated, disabled).
+    #[error("utenza non attiva ({0})")]
+    AccountNotActive(String),
+    /// A smart-card certificate refused (the reason is for the user).
+    #[error("{0}")]
+    Certificate(String),
     #[error("accesso richiesto")]
     NeedsLogin,
     #[error("operazione non consentita: {0}")]
@@ -66,6 +84,8 @@ pub struct SessionUser {
     pub user: User,
     pub organization_name: Option<String>,
     pub actor: Actor,
+    /// A temporary or expired password: only the change page is open.
+    pub must_change_password: bool,
 }
 
 /// Where a request comes from, for the audit trail.
@@ -78,6 +98,36 @@ pub struct LoginSuccess {
     /// The new session id, for the cookie; only its hash is stored.
     pub session_token: String,
     pub user_id: i64,
+    /// The password is temporary or expired: it must be changed first.
+    pub must_change_password: bool,
+}
+
+/// Appends an audit event inside the caller's transaction.
+#[allow(clippy::too_many_arguments)]
+pub(crate) async fn record(
+    conn: &mut sportello_store::AnyConnection,
+    actor: &str,
+    acting_organization: Option<i64>,
+    action: &str,
+    target: &str,
+    detail: &str,
+    origin: &Origin,
+    now: i64,
+) -> Result<i64, AppError> {
+    let org = acting_organization.map(|o| format!("org:{o}"));
+    Ok(audit::append(
+        conn,
+        &audit::NewEvent {
+            actor,
+            acting_organization: org.as_deref(),
+            action,
+            target,
+            detail,
+            source_address: origin.address.as_deref(),
+        },
+        now,
+    )
+    .await?)
 }
 
 impl App {
@@ -88,11 +138,29 @@ impl App {
             .unwrap_or_else(|| "localhost".into());
         let mailer = Mailer::from_config(&config.mail, &config.data_dir, &host)?;
         let hasher = PasswordHasherConfig::new(&config.argon2)?;
+        let cns = if config.cns.client_ca_bundle.is_empty() {
+            None
+        } else {
+            let crls: Vec<std::path::PathBuf> = config
+                .cns
+                .crl_files
+                .iter()
+                .map(std::path::PathBuf::from)
+                .collect();
+            Some(Arc::new(
+                cns::CnsVerifier::from_pem_files(
+                    std::path::Path::new(&config.cns.client_ca_bundle),
+                    &crls,
+                )
+                .map_err(|e| format!("cns.client_ca_bundle: {e}"))?,
+            ))
+        };
         Ok(App {
             db,
             config: Arc::new(config),
             mailer,
             hasher,
+            cns,
         })
     }
 
@@ -109,63 +177,6 @@ impl App {
             lease: Duration::from_secs(o.lease_seconds),
             poll_interval: Duration::from_millis(o.poll_interval_ms),
         }
-    }
-
-    /// Password login. On success a fresh session is created (the old one, if
-    /// any, is the caller's to drop: the id always changes at login).
-    pub async fn login(
-        &self,
-        fiscal_code: &str,
-        password: &str,
-        origin: &Origin,
-    ) -> Result<LoginSuccess, AppError> {
-        let code = FiscalCode::parse(fiscal_code)?;
-        let user = directory::user_by_fiscal_code(&self.db, code.as_str()).await?;
-        let stored = user.as_ref().and_then(|u| u.password_hash.clone());
-        let ok = self.hasher.verify(password.to_string(), stored).await;
-        let user = match (ok, user) {
-            (true, Some(u)) if u.status == "active" => u,
-            _ => {
-                tracing::info!(fiscal_code = %code, "login refused");
-                metrics::counter!("sportello_logins_total", "outcome" => "refused").increment(1);
-                return Err(AppError::BadCredentials);
-            }
-        };
-        let token = random_token();
-        let now = now_micros();
-        let absolute = self.config.session.absolute_timeout_hours * 3_600_000_000;
-        let mut tx = self.db.begin_write().await?;
-        sessions::create(
-            &mut tx,
-            &token_hash(&token),
-            user.id,
-            &random_token(),
-            now,
-            now + absolute,
-            origin.address.as_deref(),
-        )
-        .await?;
-        let actor = format!("user:{}", user.id);
-        let org = user.organization_id.map(|o| format!("org:{o}"));
-        audit::append(
-            &mut tx,
-            &audit::NewEvent {
-                actor: &actor,
-                acting_organization: org.as_deref(),
-                action: "auth.login",
-                target: &actor,
-                detail: "{\"method\":\"password\"}",
-                source_address: origin.address.as_deref(),
-            },
-            now,
-        )
-        .await?;
-        tx.commit().await.map_err(StoreError::from)?;
-        metrics::counter!("sportello_logins_total", "outcome" => "ok").increment(1);
-        Ok(LoginSuccess {
-            session_token: token,
-            user_id: user.id,
-        })
     }
 
     /// Resolves a session cookie, enforcing idle and absolute timeouts.
@@ -197,7 +208,10 @@ impl App {
             None => None,
         };
         let grants = directory::grants(&self.db, user.id).await?;
+        // A smart-card session is not held back by an expired password.
+        let must_change_password = s.method == "password" && self.password_must_change(&user, now);
         Ok(Some(SessionUser {
+            must_change_password,
             session_hash: hash,
             csrf_token: s.csrf_token,
             actor: Actor {

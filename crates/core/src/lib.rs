@@ -4,6 +4,7 @@
 pub mod audit;
 pub mod authz;
 pub mod fiscal_code;
+pub mod identity;
 pub mod password_policy;
 pub mod retry;
 pub mod vat_number;

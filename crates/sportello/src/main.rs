@@ -178,9 +178,30 @@ async fn run(command: Command, config: Config) -> Result<ExitCode, String> {
                 .await
                 .map_err(|e| format!("impossibile ascoltare su {listen}: {e}"))?;
             let bound = listener.local_addr().map_err(|e| e.to_string())?;
+            let tls = if app.config.cns.listen.is_empty() {
+                None
+            } else {
+                let cns = &app.config.cns;
+                let config = sportello_web::tls::server_config(
+                    std::path::Path::new(&cns.certificate),
+                    std::path::Path::new(&cns.private_key),
+                    std::path::Path::new(&cns.client_ca_bundle),
+                )
+                .map_err(|e| format!("cns: {e}"))?;
+                let l = tokio::net::TcpListener::bind(&cns.listen)
+                    .await
+                    .map_err(|e| {
+                        format!("impossibile ascoltare su {} (cns.listen): {e}", cns.listen)
+                    })?;
+                println!(
+                    "Accesso con smart card (TLS) su https://{}",
+                    l.local_addr().map_err(|e| e.to_string())?
+                );
+                Some((l, config))
+            };
             tracing::info!(address = %bound, public_base_url = %base, mail = %app.mailer.describe(), "Sportello is listening");
             println!("Sportello in ascolto su http://{bound} (indirizzo pubblico {base})");
-            sportello_web::run(app, listener, shutdown_signal())
+            sportello_web::run_with_tls(app, listener, tls, shutdown_signal())
                 .await
                 .map_err(|e| format!("server: {e}"))?;
             Ok(ExitCode::SUCCESS)

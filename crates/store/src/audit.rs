@@ -139,3 +139,23 @@ pub async fn recent(db: &Db, limit: i64) -> Result<Vec<AuditRecord>> {
     .await?;
     Ok(rows.into_iter().map(AuditRecord::from).collect())
 }
+
+/// Events about one target whose action starts with `prefix` (e.g. the
+/// access log of a user: target `user:42`, prefix `auth.`), newest first.
+pub async fn for_target(
+    db: &Db,
+    target: &str,
+    prefix: &str,
+    limit: i64,
+) -> Result<Vec<AuditRecord>> {
+    let rows: Vec<Row> = sqlx::query_as(
+        "SELECT seq, occurred_at, actor, acting_organization, action, target, detail, source_address, prev_hash, hash
+         FROM audit_events WHERE target = $1 AND action LIKE $2 ORDER BY seq DESC LIMIT $3",
+    )
+    .bind(target)
+    .bind(format!("{prefix}%"))
+    .bind(limit)
+    .fetch_all(db.pool())
+    .await?;
+    Ok(rows.into_iter().map(AuditRecord::from).collect())
+}

@@ -30,9 +30,16 @@ pub struct User {
     pub password_hash: Option<String>,
     pub password_changed_at: Option<i64>,
     pub must_change_password: i64,
+    pub pec: Option<String>,
+    pub phone: Option<String>,
+    pub failed_logins: i64,
+    pub last_failed_login_at: i64,
+    pub locked_until: Option<i64>,
+    pub last_login_at: Option<i64>,
+    pub created_at: i64,
 }
 
-const USER_COLUMNS: &str = "id, fiscal_code, given_name, family_name, email, category, status, organization_id, password_hash, password_changed_at, must_change_password";
+pub(crate) const USER_COLUMNS: &str = "id, fiscal_code, given_name, family_name, email, category, status, organization_id, password_hash, password_changed_at, must_change_password, pec, phone, failed_logins, last_failed_login_at, locked_until, last_login_at, created_at";
 
 pub struct NewOrganization<'a> {
     pub code: &'a str,
@@ -141,6 +148,7 @@ pub async fn ensure_profile(
     )
 }
 
+#[derive(Default)]
 pub struct NewUser<'a> {
     pub fiscal_code: &'a str,
     pub given_name: &'a str,
@@ -150,6 +158,9 @@ pub struct NewUser<'a> {
     pub status: &'a str,
     pub organization_id: Option<i64>,
     pub password_hash: Option<&'a str>,
+    pub must_change_password: bool,
+    pub pec: Option<&'a str>,
+    pub phone: Option<&'a str>,
 }
 
 /// Inserts the user unless the codice fiscale exists. Returns (id, created).
@@ -160,8 +171,8 @@ pub async fn ensure_user(
 ) -> Result<(i64, bool)> {
     let inserted: Option<i64> = sqlx::query_scalar(
         "INSERT INTO users (fiscal_code, given_name, family_name, email, category, status, organization_id,
-                            password_hash, password_changed_at, must_change_password, created_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 0, $9)
+                            password_hash, password_changed_at, must_change_password, created_at, pec, phone)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $9, $11, $12)
          ON CONFLICT (fiscal_code) DO NOTHING RETURNING id",
     )
     .bind(u.fiscal_code)
@@ -173,6 +184,9 @@ pub async fn ensure_user(
     .bind(u.organization_id)
     .bind(u.password_hash)
     .bind(now)
+    .bind(i64::from(u.must_change_password))
+    .bind(u.pec)
+    .bind(u.phone)
     .fetch_optional(&mut *conn)
     .await?;
     match inserted {
@@ -322,4 +336,85 @@ pub async fn counts(db: &Db) -> Result<Vec<(&'static str, i64)>> {
         out.push((table, n));
     }
     Ok(out)
+}
+
+/// The organization and its ancestors, nearest first (for scope checks).
+pub async fn organization_path(db: &Db, id: i64) -> Result<Vec<i64>> {
+    let mut path = vec![id];
+    let mut current = id;
+    // Bounded walk: a tree deeper than this is a data error, not a loop to follow.
+    for _ in 0..32 {
+        let parent: Option<Option<i64>> =
+            sqlx::query_scalar("SELECT parent_id FROM organizations WHERE id = $1")
+                .bind(current)
+                .fetch_optional(db.pool())
+                .await?;
+        match parent.flatten() {
+            Some(p) if !path.contains(&p) => {
+                path.push(p);
+                current = p;
+            }
+            _ => break,
+        }
+    }
+    Ok(path)
+}
+
+/// The organization and every body under it.
+pub async fn organization_subtree(db: &Db, id: i64) -> Result<Vec<i64>> {
+    let all: Vec<(i64, Option<i64>)> = sqlx::query_as("SELECT id, parent_id FROM organizations")
+        .fetch_all(db.pool())
+        .await?;
+    let mut out = vec![id];
+    let mut i = 0;
+    while i < out.len() {
+        let current = out[i];
+        for (child, parent) in &all {
+            if *parent == Some(current) && !out.contains(child) {
+                out.push(*child);
+            }
+        }
+        i += 1;
+    }
+    Ok(out)
+}
+
+pub async fn organizations(db: &Db) -> Result<Vec<Organization>> {
+    Ok(sqlx::query_as(
+        "SELECT id, code, name, kind, fiscal_code, parent_id, region FROM organizations ORDER BY name",
+    )
+    .fetch_all(db.pool())
+    .await?)
+}
+
+/// Users of the given organizations, optionally filtered by a search text
+/// (codice fiscale, name or e-mail), at most `limit`.
+pub async fn users_of(
+    db: &Db,
+    organization_ids: &[i64],
+    search: &str,
+    limit: i64,
+) -> Result<Vec<User>> {
+    if organization_ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let placeholders: Vec<String> = (0..organization_ids.len())
+        .map(|i| format!("${}", i + 3))
+        .collect();
+    let sql = format!(
+        "SELECT {USER_COLUMNS} FROM users
+         WHERE status <> 'deleted'
+           AND (LOWER(fiscal_code || ' ' || given_name || ' ' || family_name || ' ' || email) LIKE $1)
+           AND organization_id IN ({})
+         ORDER BY family_name, given_name LIMIT $2",
+        placeholders.join(", ")
+    );
+    let pattern = format!("%{}%", search.trim().to_lowercase());
+    let mut q = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+        .bind(pattern)
+        .bind(limit);
+    for id in organization_ids {
+        q = q.bind(*id);
+    }
+    Ok(q.fetch_all(db.pool()).await?)
 }

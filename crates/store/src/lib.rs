@@ -4,6 +4,7 @@
 //! driver; only column types INTEGER/BIGINT, TEXT and BLOB are used.
 
 pub mod audit;
+pub mod credentials;
 pub mod directory;
 pub mod outbox;
 pub mod sessions;

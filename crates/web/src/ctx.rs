@@ -7,7 +7,7 @@ use axum::extract::{ConnectInfo, FromRequestParts, Request, State};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, header};
 use axum::middleware::Next;
-use axum::response::Response;
+use axum::response::{IntoResponse, Redirect, Response};
 use sportello_app::security::{random_token, same_secret};
 use sportello_app::{Origin, SessionUser};
 
@@ -78,6 +78,83 @@ pub async fn ensure_csrf_cookie(
         );
     }
     res
+}
+
+/// The session resolved once per request by `load_session`.
+#[derive(Clone)]
+pub struct LoadedSession(pub Option<SessionUser>);
+
+/// Paths a user with a temporary or expired password may still open.
+fn open_during_forced_change(path: &str) -> bool {
+    [
+        "/cambio-password",
+        "/esci",
+        "/static/",
+        "/lingua",
+        "/healthz",
+        "/readyz",
+        "/metrics",
+        "/dichiarazione-accessibilita",
+        "/privacy",
+    ]
+    .iter()
+    .any(|p| path.starts_with(p))
+}
+
+/// Resolves the session cookie once; a user whose password must change is
+/// sent to the change page whatever he asks for (seed 001: an expired
+/// password can only be changed).
+pub async fn load_session(State(state): State<Shared>, mut req: Request, next: Next) -> Response {
+    let session = match cookie(req.headers(), SESSION_COOKIE) {
+        Some(token) => match state.app.session_user(&token).await {
+            Ok(s) => s,
+            Err(e) => return WebError::from(e).into_response(),
+        },
+        None => None,
+    };
+    if let Some(s) = &session
+        && s.must_change_password
+        && !open_during_forced_change(req.uri().path())
+    {
+        return Redirect::to("/cambio-password").into_response();
+    }
+    req.extensions_mut().insert(LoadedSession(session));
+    next.run(req).await
+}
+
+/// Field errors of a submitted form, for the templates.
+#[derive(Default)]
+pub struct FormErrors {
+    pub list: Vec<FieldError>,
+}
+
+pub struct FieldError {
+    pub field: &'static str,
+    pub message: String,
+}
+
+impl FormErrors {
+    pub fn get(&self, field: &str) -> Option<&str> {
+        self.list
+            .iter()
+            .find(|e| e.field == field)
+            .map(|e| e.message.as_str())
+    }
+
+    pub fn has(&self, field: &str) -> bool {
+        self.get(field).is_some()
+    }
+
+    pub fn push(&mut self, field: &'static str, message: impl Into<String>) {
+        self.list.push(FieldError {
+            field,
+            message: message.into(),
+        });
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.list.is_empty()
+    }
 }
 
 pub fn lang_of(headers: &HeaderMap) -> Lang {
@@ -181,6 +258,8 @@ pub struct UserView {
     pub name: String,
     pub organization: Option<String>,
     pub is_admin: bool,
+    /// Central or local administrator: may manage users.
+    pub manages_users: bool,
     pub roles: Vec<String>,
 }
 
@@ -191,6 +270,7 @@ impl From<&SessionUser> for UserView {
             name: format!("{} {}", s.user.given_name, s.user.family_name),
             organization: s.organization_name.clone(),
             is_admin: s.actor.has(Role::CentralAdmin),
+            manages_users: s.actor.has(Role::CentralAdmin) || s.actor.has(Role::LocalAdmin),
             roles: s
                 .actor
                 .grants

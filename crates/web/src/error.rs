@@ -4,14 +4,13 @@
 use std::any::Any;
 
 use askama::Template;
-use axum::extract::{Request, State};
+use axum::extract::Request;
 use axum::http::{StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use sportello_app::AppError;
 
-use crate::Shared;
-use crate::ctx::{PageCtx, SESSION_COOKIE, UserView, cookie, lang_of};
+use crate::ctx::{LoadedSession, PageCtx, UserView, lang_of};
 
 #[derive(Debug)]
 pub enum WebError {
@@ -19,6 +18,7 @@ pub enum WebError {
     Forbidden,
     NeedsLogin,
     BadRequest(String),
+    TooMany(i64),
     Csrf,
     Internal(String),
 }
@@ -37,7 +37,14 @@ impl From<AppError> for WebError {
                 WebError::BadRequest(format!("{field}: {message}"))
             }
             AppError::InvalidFiscalCode(e) => WebError::BadRequest(format!("codice fiscale: {e}")),
-            AppError::BadCredentials => WebError::Forbidden,
+            AppError::BadCredentials | AppError::Locked { .. } | AppError::AccountNotActive(_) => {
+                WebError::Forbidden
+            }
+            AppError::Throttled { seconds } => WebError::TooMany(seconds),
+            AppError::Certificate(m) => WebError::BadRequest(m),
+            AppError::InvalidToken => {
+                WebError::BadRequest("collegamento non valido, già usato o scaduto".into())
+            }
             AppError::NeedsLogin => WebError::NeedsLogin,
             AppError::Forbidden(_) => WebError::Forbidden,
             AppError::NotFound => WebError::NotFound,
@@ -59,6 +66,17 @@ impl IntoResponse for WebError {
             WebError::Csrf => (StatusCode::FORBIDDEN, None, Some("csrf".to_string())),
             WebError::NeedsLogin => return Redirect::to("/accedi").into_response(),
             WebError::BadRequest(m) => (StatusCode::BAD_REQUEST, None, Some(m)),
+            WebError::TooMany(seconds) => {
+                let mut res = StatusCode::TOO_MANY_REQUESTS.into_response();
+                if let Ok(v) = axum::http::HeaderValue::from_str(&seconds.to_string()) {
+                    res.headers_mut().insert(header::RETRY_AFTER, v);
+                }
+                res.extensions_mut().insert(ErrorPage {
+                    reference: None,
+                    detail: Some(format!("{seconds}")),
+                });
+                return res;
+            }
             WebError::Internal(e) => {
                 let r = reference_id();
                 tracing::error!(error_ref = %r, error = %e, "internal error");
@@ -97,9 +115,12 @@ fn is_machine_path(path: &str) -> bool {
 
 /// Renders a full page for every error status of a portal path, in the
 /// visitor's language, whoever produced the error (handler, router, panic).
-pub async fn render_error_pages(State(state): State<Shared>, req: Request, next: Next) -> Response {
+pub async fn render_error_pages(req: Request, next: Next) -> Response {
     let lang = lang_of(req.headers());
-    let session_cookie = cookie(req.headers(), SESSION_COOKIE);
+    let loaded = req
+        .extensions()
+        .get::<LoadedSession>()
+        .and_then(|l| l.0.clone());
     let path = req.uri().path().to_string();
     let res = next.run(req).await;
     let status = res.status();
@@ -128,8 +149,7 @@ pub async fn render_error_pages(State(state): State<Shared>, req: Request, next:
         });
     let mut ctx = PageCtx::anonymous(lang, path);
     if status != StatusCode::INTERNAL_SERVER_ERROR
-        && let Some(token) = session_cookie
-        && let Ok(Some(s)) = state.app.session_user(&token).await
+        && let Some(s) = loaded
     {
         ctx.csrf = s.csrf_token.clone();
         ctx.user = Some(UserView::from(&s));
@@ -165,7 +185,7 @@ pub async fn render_error_pages(State(state): State<Shared>, req: Request, next:
     .unwrap_or_else(|_| "Errore".to_string());
     let mut out = (status, Html(body)).into_response();
     for (k, v) in res.headers() {
-        if k == header::SET_COOKIE || k == header::ALLOW {
+        if k == header::SET_COOKIE || k == header::ALLOW || k == header::RETRY_AFTER {
             out.headers_mut().append(k.clone(), v.clone());
         }
     }

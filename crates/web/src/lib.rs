@@ -2,12 +2,14 @@
 //! htmx where it helps), operations endpoints, and the serve loop that runs
 //! the outbox workers beside the web server and shuts both down gracefully.
 
+mod account;
 mod assets;
 mod ctx;
 mod error;
 pub mod i18n;
 mod ops;
 mod pages;
+pub mod tls;
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -63,6 +65,39 @@ pub fn router(state: Shared) -> Router {
         .route("/lingua", get(pages::switch_language))
         .route("/dichiarazione-accessibilita", get(pages::accessibility))
         .route("/privacy", get(pages::privacy))
+        .route(
+            "/cambio-password",
+            get(account::change_form).post(account::change_submit),
+        )
+        .route(
+            "/reset-password",
+            get(account::reset_form).post(account::reset_submit),
+        )
+        .route(
+            "/reset-password/nuova",
+            get(account::reset_new_form).post(account::reset_new_submit),
+        )
+        .route(
+            "/attivazione",
+            get(account::activation_form).post(account::activation_submit),
+        )
+        .route("/profilo", get(account::profile))
+        .route("/profilo/sessioni/termina", post(account::end_session))
+        .route(
+            "/profilo/sessioni/esci-ovunque",
+            post(account::logout_everywhere),
+        )
+        .route(
+            "/profilo/certificati/{id}/rimuovi",
+            post(account::remove_certificate),
+        )
+        .route("/accedi/cns", get(account::cns_login))
+        .route("/admin/utenti", get(account::users))
+        .route(
+            "/admin/utenti/nuovo",
+            get(account::new_user_form).post(account::new_user_submit),
+        )
+        .route("/admin/utenti/{id}/sblocca", post(account::unlock))
         .route("/admin/operazioni", get(ops::operations))
         .route("/admin/operazioni/coda", get(ops::outbox_depth_fragment))
         .route("/admin/outbox/{id}/riprova", post(ops::requeue))
@@ -75,9 +110,10 @@ pub fn router(state: Shared) -> Router {
         .layer(tower_http::catch_panic::CatchPanicLayer::custom(
             error::panic_response,
         ))
+        .layer(middleware::from_fn(error::render_error_pages))
         .layer(middleware::from_fn_with_state(
             state.clone(),
-            error::render_error_pages,
+            ctx::load_session,
         ))
         .layer(middleware::from_fn_with_state(
             state.clone(),
@@ -134,16 +170,40 @@ pub async fn run(
     listener: TcpListener,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
+    run_with_tls(app, listener, None, shutdown).await
+}
+
+/// Like [`run`], with an optional second listener that speaks TLS and asks
+/// for a smart-card certificate (the same portal, plus `/accedi/cns`).
+pub async fn run_with_tls(
+    app: App,
+    listener: TcpListener,
+    tls: Option<(TcpListener, Arc<rustls::ServerConfig>)>,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
     let (stop_tx, stop_rx) = watch::channel(false);
     let workers: Vec<_> = (0..app.config.outbox.workers)
         .map(|_| tokio::spawn(app.worker().run(stop_rx.clone())))
         .collect();
+    let scheduler = tokio::spawn(scheduled_jobs(app.clone(), stop_rx.clone()));
     let state = Arc::new(AppState {
         app,
         metrics: metrics_handle(),
         shutting_down: AtomicBool::new(false),
     });
     let flag = state.clone();
+    let stopping = stop_tx.clone();
+    let stopped = |mut rx: watch::Receiver<bool>| async move {
+        let _ = rx.wait_for(|s| *s).await;
+    };
+    let tls_task = tls.map(|(l, config)| {
+        tokio::spawn(tls::serve_tls(
+            l,
+            config,
+            router(state.clone()),
+            stopped(stop_rx.clone()),
+        ))
+    });
     let result = axum::serve(
         listener,
         router(state).into_make_service_with_connect_info::<SocketAddr>(),
@@ -151,15 +211,35 @@ pub async fn run(
     .with_graceful_shutdown(async move {
         shutdown.await;
         flag.shutting_down.store(true, Ordering::SeqCst);
+        let _ = stopping.send(true);
         tracing::info!("shutdown requested: finishing in-flight requests");
     })
     .await;
     let _ = stop_tx.send(true);
+    if let Some(t) = tls_task {
+        let _ = t.await;
+    }
     for w in workers {
         let _ = w.await;
     }
+    let _ = scheduler.await;
     tracing::info!("shutdown complete");
     result
+}
+
+/// Periodic jobs: the password expiry warnings, once an hour.
+async fn scheduled_jobs(app: App, mut stop: watch::Receiver<bool>) {
+    loop {
+        match app.send_expiry_warnings(sportello_app::now_micros()).await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(count = n, "password expiry warnings queued"),
+            Err(e) => tracing::error!(error = %e, "password expiry warnings failed"),
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(std::time::Duration::from_secs(3600)) => {}
+            _ = stop.wait_for(|s| *s) => break,
+        }
+    }
 }
 
 pub(crate) fn state_ready(state: &State<Shared>) -> bool {

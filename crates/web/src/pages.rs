@@ -4,7 +4,7 @@
 use askama::Template;
 use axum::Form;
 use axum::extract::{Query, State};
-use axum::http::header;
+use axum::http::{StatusCode, header};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use serde::Deserialize;
 use sportello_app::AppError;
@@ -49,27 +49,59 @@ struct LoginPage {
     errors: Vec<FieldError>,
     fc_error: Option<String>,
     pw_error: Option<String>,
+    notice: Option<&'static str>,
+    cns_url: Option<String>,
 }
 
-pub struct FieldError {
-    pub field: &'static str,
-    pub message: String,
-}
+pub use crate::ctx::FieldError;
 
 #[derive(Deserialize, Default)]
 #[serde(default)]
-pub struct NextQuery {
+pub struct LoginQuery {
     next: Option<String>,
+    password: Option<String>,
 }
 
-pub async fn login_form(ctx: Ctx) -> Result<Html<String>, WebError> {
+fn login_page(
+    state: &Shared,
+    ctx: &Ctx,
+    fiscal_code: String,
+    errors: Vec<FieldError>,
+    notice: Option<&'static str>,
+) -> Result<Html<String>, WebError> {
+    let fc_error = errors
+        .iter()
+        .find(|e| e.field == "fiscal_code")
+        .map(|e| e.message.clone());
+    let pw_error = errors
+        .iter()
+        .find(|e| e.field == "password")
+        .map(|e| e.message.clone());
+    let cns = &state.app.config.cns;
+    let cns_url = (!cns.public_url.is_empty())
+        .then(|| format!("{}/accedi/cns", cns.public_url.trim_end_matches('/')));
     render(&LoginPage {
         ctx: ctx.page(),
-        fiscal_code: String::new(),
-        errors: Vec::new(),
-        fc_error: None,
-        pw_error: None,
+        fiscal_code,
+        errors,
+        fc_error,
+        pw_error,
+        notice,
+        cns_url,
     })
+}
+
+pub async fn login_form(
+    State(state): State<Shared>,
+    ctx: Ctx,
+    Query(q): Query<LoginQuery>,
+) -> Result<Html<String>, WebError> {
+    let notice = match q.password.as_deref() {
+        Some("attivata") => Some(ctx.page().t("activation.done")),
+        Some("reimpostata") => Some(ctx.page().t("reset.done")),
+        _ => None,
+    };
+    login_page(&state, &ctx, String::new(), Vec::new(), notice)
 }
 
 #[derive(Deserialize, Default)]
@@ -83,24 +115,32 @@ pub struct LoginForm {
 pub async fn login_submit(
     State(state): State<Shared>,
     ctx: Ctx,
-    Query(q): Query<NextQuery>,
+    Query(q): Query<LoginQuery>,
     form: Result<Form<LoginForm>, axum::extract::rejection::FormRejection>,
 ) -> Result<Response, WebError> {
     let Form(form) = form.map_err(|e| WebError::BadRequest(e.body_text()))?;
     ctx.check_csrf(&form.csrf_token)?;
+    let page = ctx.page();
     let mut errors = Vec::new();
     if form.fiscal_code.trim().is_empty() {
         errors.push(FieldError {
             field: "fiscal_code",
-            message: ctx.page().t("login.fiscal_code.required").to_string(),
+            message: page.t("login.fiscal_code.required").to_string(),
         });
     }
     if form.password.is_empty() {
         errors.push(FieldError {
             field: "password",
-            message: ctx.page().t("login.password.required").to_string(),
+            message: page.t("login.password.required").to_string(),
         });
     }
+    if form.fiscal_code.chars().count() > 64 || form.password.chars().count() > 256 {
+        errors.push(FieldError {
+            field: "password",
+            message: page.t("login.invalid").to_string(),
+        });
+    }
+    let mut status = StatusCode::BAD_REQUEST;
     if errors.is_empty() {
         match state
             .app
@@ -112,11 +152,21 @@ pub async fn login_submit(
                 if let Some(old) = &ctx.session {
                     let _ = state.app.logout(old, &ctx.origin).await;
                 }
-                let secure = state.app.config.cookies_secure();
-                let mut res = Redirect::to(&safe_next(q.next.as_deref())).into_response();
+                let target = if ok.must_change_password {
+                    "/cambio-password".to_string()
+                } else {
+                    safe_next(q.next.as_deref())
+                };
+                let mut res = Redirect::to(&target).into_response();
                 res.headers_mut().append(
                     header::SET_COOKIE,
-                    set_cookie(SESSION_COOKIE, &ok.session_token, None, true, secure),
+                    set_cookie(
+                        SESSION_COOKIE,
+                        &ok.session_token,
+                        None,
+                        true,
+                        state.app.config.cookies_secure(),
+                    ),
                 );
                 return Ok(res);
             }
@@ -124,37 +174,47 @@ pub async fn login_submit(
                 field: "fiscal_code",
                 message: crate::i18n::fiscal_code_error(ctx.lang, &e),
             }),
-            Err(AppError::BadCredentials) => errors.push(FieldError {
-                field: "password",
-                message: ctx.page().t("login.invalid").to_string(),
-            }),
+            Err(AppError::BadCredentials) => {
+                status = StatusCode::UNAUTHORIZED;
+                errors.push(FieldError {
+                    field: "password",
+                    message: page.t("login.invalid").to_string(),
+                });
+            }
+            Err(AppError::Throttled { seconds }) => {
+                status = StatusCode::TOO_MANY_REQUESTS;
+                errors.push(FieldError {
+                    field: "password",
+                    message: page
+                        .t("login.throttled")
+                        .replace("{}", &seconds.to_string()),
+                });
+            }
+            Err(AppError::Locked { .. }) => {
+                status = StatusCode::FORBIDDEN;
+                errors.push(FieldError {
+                    field: "password",
+                    message: page.t("login.locked").to_string(),
+                });
+            }
+            Err(AppError::AccountNotActive(_)) => {
+                status = StatusCode::FORBIDDEN;
+                errors.push(FieldError {
+                    field: "password",
+                    message: page.t("login.not_active").to_string(),
+                });
+            }
             Err(e) => return Err(e.into()),
         }
     }
-    let status = if errors
-        .iter()
-        .any(|e| e.field == "password" && !form.password.is_empty())
-    {
-        axum::http::StatusCode::UNAUTHORIZED
-    } else {
-        axum::http::StatusCode::BAD_REQUEST
-    };
-    let fc_error = errors
-        .iter()
-        .find(|e| e.field == "fiscal_code")
-        .map(|e| e.message.clone());
-    let pw_error = errors
-        .iter()
-        .find(|e| e.field == "password")
-        .map(|e| e.message.clone());
-    let page = render(&LoginPage {
-        ctx: ctx.page(),
-        fiscal_code: form.fiscal_code.trim().to_uppercase(),
+    let html = login_page(
+        &state,
+        &ctx,
+        form.fiscal_code.trim().to_uppercase(),
         errors,
-        fc_error,
-        pw_error,
-    })?;
-    Ok((status, page).into_response())
+        None,
+    )?;
+    Ok((status, html).into_response())
 }
 
 #[derive(Deserialize, Default)]

@@ -215,13 +215,32 @@ async fn wrong_credentials_and_bad_input_change_nothing() {
             .contains("Codice fiscale o password non corretti")
     );
 
-    assert_eq!(
-        (
-            count(&t.db, "sessions").await,
-            count(&t.db, "audit_events").await
-        ),
-        before
+    // In English the same errors speak English.
+    c.get(server.url("/lingua?to=en")).send().await.unwrap();
+    let res = login(&server, &c, "RSSMRA80A01H50", "whatever-it-is").await;
+    let html = res.text().await.unwrap();
+    assert!(
+        html.contains("it must have 16 characters, it has 14"),
+        "{html}"
     );
+    let res = login(&server, &c, LOCAL_ADMIN, "wrong-password-123").await;
+    assert!(
+        res.text()
+            .await
+            .unwrap()
+            .contains("Wrong codice fiscale or password")
+    );
+
+    // No session; the three refused passwords are in the audit trail, the
+    // malformed codes changed nothing.
+    assert_eq!(count(&t.db, "sessions").await, before.0);
+    let failures: i64 =
+        sqlx::query_scalar("SELECT COUNT(*) FROM audit_events WHERE action = 'auth.login_failed'")
+            .fetch_one(t.db.pool())
+            .await
+            .unwrap();
+    assert_eq!(failures, 3);
+    assert_eq!(count(&t.db, "audit_events").await, before.1 + 3);
 }
 
 #[tokio::test]
