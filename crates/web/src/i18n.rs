@@ -33,6 +33,186 @@ impl Lang {
 
 /// (key, Italian, English)
 const TEXTS: &[(&str, &str, &str)] = &[
+    (
+        "login.forgot",
+        "Password dimenticata o scaduta? Reimpostala",
+        "Forgotten or expired password? Reset it",
+    ),
+    (
+        "login.cns",
+        "Accedi con Carta Nazionale dei Servizi (smart card)",
+        "Log in with a smart card (CNS)",
+    ),
+    (
+        "login.throttled",
+        "Troppi tentativi: riprova tra {} secondi.",
+        "Too many attempts: try again in {} seconds.",
+    ),
+    (
+        "login.locked",
+        "Accesso sospeso per troppi tentativi falliti. Riprova più tardi, usa «Reset password» o rivolgiti all'amministratore delle utenze.",
+        "Access suspended after too many failed attempts. Try again later, use \u{201c}Reset password\u{201d} or ask your user administrator.",
+    ),
+    (
+        "login.not_active",
+        "L'utenza non è attiva: completa l'attivazione dal collegamento ricevuto per e-mail o rivolgiti all'amministratore delle utenze.",
+        "The account is not active: complete the activation from the e-mailed link or ask your user administrator.",
+    ),
+    ("nav.profile", "Il mio profilo", "My profile"),
+    ("nav.users", "Utenti", "Users"),
+    ("pwd.change.title", "Cambio password", "Change password"),
+    (
+        "pwd.change.forced",
+        "Prima di continuare devi scegliere una nuova password: quella attuale è provvisoria o scaduta.",
+        "Before continuing you must choose a new password: the current one is temporary or expired.",
+    ),
+    (
+        "pwd.change.done",
+        "Password cambiata. Le altre sessioni sono state chiuse.",
+        "Password changed. Your other sessions have been closed.",
+    ),
+    ("pwd.change.submit", "Cambia password", "Change password"),
+    ("pwd.current", "Password attuale", "Current password"),
+    ("pwd.new", "Nuova password", "New password"),
+    (
+        "pwd.confirm",
+        "Ripeti la nuova password",
+        "Repeat the new password",
+    ),
+    (
+        "pwd.hint",
+        "Non usare il codice fiscale, il nome o il cognome, né una delle ultime password.",
+        "Do not use your codice fiscale, name or surname, nor one of your last passwords.",
+    ),
+    ("pwd.set.submit", "Imposta la password", "Set password"),
+    (
+        "pwd.policy",
+        "La password deve avere almeno {} caratteri e almeno {} tipi tra minuscole, maiuscole, cifre e simboli; scade dopo {} giorni.",
+        "The password must have at least {} characters and at least {} kinds among lower case, upper case, digits and symbols; it expires after {} days.",
+    ),
+    (
+        "activation.title",
+        "Attivazione dell'utenza",
+        "Account activation",
+    ),
+    (
+        "activation.done",
+        "Utenza attivata: ora puoi accedere con la nuova password.",
+        "Account activated: you can now log in with your new password.",
+    ),
+    ("reset.title", "Reset password", "Reset password"),
+    (
+        "reset.intro",
+        "Indica il codice fiscale e l'indirizzo e-mail della tua utenza: riceverai un collegamento per scegliere una nuova password.",
+        "Enter your account's codice fiscale and e-mail address: you will receive a link to choose a new password.",
+    ),
+    ("reset.submit", "Invia il collegamento", "Send the link"),
+    (
+        "reset.sent",
+        "Se i dati corrispondono a un'utenza, riceverai a breve un messaggio con il collegamento per scegliere una nuova password.",
+        "If the data match an account, you will shortly receive a message with a link to choose a new password.",
+    ),
+    ("reset.new.title", "Nuova password", "New password"),
+    (
+        "reset.done",
+        "Password reimpostata: ora puoi accedere.",
+        "Password reset: you can now log in.",
+    ),
+    (
+        "token.invalid",
+        "Il collegamento non è valido, è già stato usato o è scaduto. Chiedine uno nuovo.",
+        "The link is not valid, has already been used or has expired. Ask for a new one.",
+    ),
+    ("user.email", "Indirizzo e-mail", "E-mail address"),
+    ("user.pec", "PEC", "Certified e-mail (PEC)"),
+    ("user.phone", "Telefono", "Phone"),
+    ("user.name", "Nome e cognome", "Name"),
+    ("user.given_name", "Nome", "Given name"),
+    ("user.family_name", "Cognome", "Family name"),
+    ("user.category", "Categoria", "Category"),
+    ("profile.title", "Il mio profilo", "My profile"),
+    ("profile.data", "I miei dati", "My data"),
+    (
+        "profile.password_changed",
+        "Password cambiata il",
+        "Password changed on",
+    ),
+    (
+        "profile.expires",
+        "La tua password scade tra {} giorni: cambiala per tempo.",
+        "Your password expires in {} days: change it in time.",
+    ),
+    ("profile.sessions", "Sessioni aperte", "Open sessions"),
+    ("profile.session.started", "Iniziata", "Started"),
+    ("profile.session.last", "Ultima attività", "Last activity"),
+    ("profile.session.end", "Termina", "End"),
+    ("profile.session.current", "Questa sessione", "This session"),
+    (
+        "profile.session.ended",
+        "Sessione terminata.",
+        "Session ended.",
+    ),
+    (
+        "profile.logout_all",
+        "Esci da tutti i dispositivi",
+        "Log out everywhere",
+    ),
+    ("profile.access_log", "Accessi recenti", "Recent access"),
+    ("profile.address", "Indirizzo", "Address"),
+    ("cns.title", "Gestione CNS", "Smart cards (CNS)"),
+    (
+        "cns.none",
+        "Nessuna smart card associata. Accedendo con la CNS la carta viene associata alla tua utenza.",
+        "No smart card bound. Logging in with your CNS binds the card to your account.",
+    ),
+    ("cns.subject", "Titolare", "Holder"),
+    ("cns.issuer", "Emessa da", "Issued by"),
+    ("cns.expires", "Scadenza", "Expires"),
+    ("cns.remove", "Rimuovi", "Remove"),
+    (
+        "cns.removed",
+        "Certificato rimosso: non aprirà più la tua utenza.",
+        "Certificate removed: it will no longer open your account.",
+    ),
+    (
+        "cns.missing",
+        "Nessun certificato presentato. Inserisci la smart card nel lettore e riprova.",
+        "No certificate presented. Insert your smart card in the reader and try again.",
+    ),
+    ("users.title", "Utenti", "Users"),
+    (
+        "users.search",
+        "Cerca per codice fiscale, nome o e-mail",
+        "Search by codice fiscale, name or e-mail",
+    ),
+    ("users.search.submit", "Cerca", "Search"),
+    ("users.new", "Nuovo utente", "New user"),
+    (
+        "users.create",
+        "Crea l'utente e invia l'e-mail di primo accesso",
+        "Create the user and send the first-access e-mail",
+    ),
+    (
+        "users.created",
+        "Utente creato: l'e-mail di primo accesso è in partenza.",
+        "User created: the first-access e-mail is on its way.",
+    ),
+    ("users.status", "Stato", "Status"),
+    ("users.actions", "Azioni", "Actions"),
+    ("users.locked", "bloccato", "locked"),
+    ("users.unlock", "Sblocca", "Unlock"),
+    ("users.unlocked", "Utente sbloccato.", "User unlocked."),
+    ("users.first_access", "Primo accesso", "First access"),
+    (
+        "users.first_access.link",
+        "Collegamento di attivazione per e-mail",
+        "Activation link by e-mail",
+    ),
+    (
+        "users.first_access.temp",
+        "Password provvisoria per e-mail",
+        "Temporary password by e-mail",
+    ),
     ("portal.name", "Sportello", "Sportello"),
     (
         "portal.tagline",
@@ -314,7 +494,7 @@ mod tests {
         for entry in std::fs::read_dir(dir).unwrap() {
             let path = entry.unwrap().path();
             let text = std::fs::read_to_string(&path).unwrap();
-            for part in text.split("t(\"").skip(1) {
+            for part in text.split("ctx.t(\"").skip(1) {
                 let key = part.split('"').next().unwrap();
                 assert!(
                     TEXTS.iter().any(|(k, _, _)| *k == key),
