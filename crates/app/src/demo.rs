@@ -349,7 +349,30 @@ const PEOPLE: &[Person] = &[
         role: None,
         services: &[("PTT", "ctu")],
     },
+    Person {
+        cf15: "FNTGRG66H12D548",
+        given: "Giorgio",
+        family: "Fontana",
+        category: "professional",
+        org: "",
+        role_label: "Professionista, password scaduta (PTT)",
+        role: None,
+        services: &[("PTT", "professionista")],
+    },
 ];
+
+/// Demo accounts whose password is already past its 90 days, to show the
+/// forced change (seed 001).
+const EXPIRED_PASSWORD: &[&str] = &["FNTGRG66H12D548"];
+
+async fn backdate_password(
+    conn: &mut sportello_store::AnyConnection,
+    user_id: i64,
+    changed_at: i64,
+) -> Result<(), AppError> {
+    sportello_store::credentials::set_password_changed_at(conn, user_id, changed_at).await?;
+    Ok(())
+}
 
 fn fiscal_code(first15: &str) -> String {
     format!("{first15}{}", check_character(first15))
@@ -466,6 +489,10 @@ pub async fn seed(app: &App) -> Result<DemoReport, AppError> {
         .await?;
         if created {
             created_users += 1;
+            if EXPIRED_PASSWORD.contains(&p.cf15) {
+                let age = i64::from(app.config.password.max_age_days) + 10;
+                backdate_password(&mut tx, user_id, now - age * 86_400_000_000).await?;
+            }
         }
         if let Some((role, scope)) = &p.role {
             let grant = match scope {

@@ -863,7 +863,9 @@ impl App {
         let p = &self.config.password;
         let warn_from = now
             - i64::from(p.max_age_days.saturating_sub(p.expiry_warning_days)) * 24 * 60 * MINUTE;
-        let users = credentials::passwords_to_warn(&self.db, warn_from, 500).await?;
+        let expired_before = now - i64::from(p.max_age_days) * 24 * 60 * MINUTE;
+        let users =
+            credentials::passwords_to_warn(&self.db, expired_before, warn_from, 500).await?;
         let tz = jiff::tz::TimeZone::get(&self.config.time_zone).unwrap_or(jiff::tz::TimeZone::UTC);
         let mut sent = 0;
         for u in users {

@@ -37,6 +37,20 @@ pub async fn set_password(
     Ok(())
 }
 
+/// Backdates the last password change (demo data, migrations of old accounts).
+pub async fn set_password_changed_at(
+    conn: &mut AnyConnection,
+    user_id: i64,
+    changed_at: i64,
+) -> Result<()> {
+    sqlx::query("UPDATE users SET password_changed_at = $2 WHERE id = $1")
+        .bind(user_id)
+        .bind(changed_at)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
 /// The last `n` password hashes, newest first.
 pub async fn recent_password_hashes(db: &Db, user_id: i64, n: i64) -> Result<Vec<String>> {
     Ok(sqlx::query_scalar(
@@ -189,18 +203,24 @@ pub async fn save_address_failures(
     Ok(())
 }
 
-/// Active users whose password was changed before `changed_before` and who
-/// have not been warned since.
-pub async fn passwords_to_warn(db: &Db, changed_before: i64, limit: i64) -> Result<Vec<User>> {
+/// Active users whose password was changed between `changed_after` (so it
+/// has not expired yet) and `changed_before`, and who have not been warned since.
+pub async fn passwords_to_warn(
+    db: &Db,
+    changed_after: i64,
+    changed_before: i64,
+    limit: i64,
+) -> Result<Vec<User>> {
     let sql = format!(
         "SELECT {USER_COLUMNS} FROM users
-         WHERE status = 'active' AND password_hash IS NOT NULL AND password_changed_at <= $1
+         WHERE status = 'active' AND password_hash IS NOT NULL AND password_changed_at <= $1 AND password_changed_at > $3
            AND (password_warning_sent_at IS NULL OR password_warning_sent_at < password_changed_at)
          ORDER BY id LIMIT $2"
     );
     Ok(sqlx::query_as(sqlx::AssertSqlSafe(sql))
         .bind(changed_before)
         .bind(limit)
+        .bind(changed_after)
         .fetch_all(db.pool())
         .await?)
 }

@@ -98,6 +98,10 @@ impl Write for LogWriter {
     }
 }
 
+pub fn init_logs_public() {
+    init_logs();
+}
+
 fn init_logs() {
     static ONCE: OnceLock<()> = OnceLock::new();
     ONCE.get_or_init(|| {
@@ -313,4 +317,47 @@ pub async fn count(db: &Db, table: &str) -> i64 {
         .fetch_one(db.pool())
         .await
         .unwrap()
+}
+
+/// Subject, recipients and decoded text body of a raw message.
+pub fn parse_mail(raw: &str) -> (String, String, String) {
+    let m = mail_parser::MessageParser::default()
+        .parse(raw.as_bytes())
+        .expect("a parsable message");
+    let subject = m.subject().unwrap_or_default().to_string();
+    let to = m
+        .to()
+        .map(|a| {
+            a.iter()
+                .filter_map(|x| x.address())
+                .collect::<Vec<_>>()
+                .join(",")
+        })
+        .unwrap_or_default();
+    let body = m.body_text(0).map(|b| b.to_string()).unwrap_or_default();
+    (subject, to, body)
+}
+
+/// Waits for a message to `to` whose subject contains `subject`; returns its body.
+pub async fn wait_for_mail(sink: &SmtpSink, to: &str, subject: &str) -> String {
+    let mut found = None;
+    eventually(20, || {
+        found = sink
+            .messages()
+            .iter()
+            .map(|raw| parse_mail(raw))
+            .find(|(s, t, _)| s.contains(subject) && t.contains(to))
+            .map(|(_, _, body)| body);
+        found.is_some()
+    })
+    .await;
+    found.unwrap_or_else(|| panic!("no mail «{subject}» to {to}"))
+}
+
+/// The path and query of the first link in `body` that contains `path`.
+pub fn link_path(body: &str, path: &str) -> String {
+    let start = body
+        .find(path)
+        .unwrap_or_else(|| panic!("no link to {path} in {body}"));
+    body[start..].split_whitespace().next().unwrap().to_string()
 }

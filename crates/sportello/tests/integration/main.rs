@@ -4,6 +4,8 @@
 mod harness;
 
 mod cli;
+mod cns;
+mod identity;
 mod mail;
 mod storage;
 mod web;

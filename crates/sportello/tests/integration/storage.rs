@@ -12,7 +12,7 @@ use crate::harness::{backend, count, env};
 async fn demo_seeding_is_idempotent() {
     let t = env().await;
     let first = demo::seed(&t.app).await.unwrap();
-    assert_eq!(first.created_users, 12);
+    assert_eq!(first.created_users, 13);
     let counts = directory::counts(&t.db).await.unwrap();
     let events = count(&t.db, "audit_events").await;
     let mails = count(&t.db, "outbox").await;
