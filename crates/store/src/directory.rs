@@ -302,12 +302,13 @@ pub struct EnabledService {
     pub application_name: String,
     pub description: String,
     pub profile_name: String,
+    pub url: String,
 }
 
 pub async fn enabled_services(db: &Db, user_id: i64) -> Result<Vec<EnabledService>> {
     Ok(sqlx::query_as(
         "SELECT a.code AS application_code, a.name AS application_name, a.description AS description,
-                p.name AS profile_name
+                p.name AS profile_name, a.url AS url
          FROM enablements e JOIN applications a ON a.id = e.application_id
                             JOIN profiles p ON p.id = e.profile_id
          WHERE e.user_id = $1 ORDER BY a.name",

@@ -33,6 +33,12 @@ impl Lang {
 
 /// (key, Italian, English)
 const TEXTS: &[(&str, &str, &str)] = &[
+    ("myservices.open", "Vai al servizio", "Go to the service"),
+    (
+        "myservices.no_link",
+        "Il collegamento al servizio non è ancora configurato.",
+        "The link to this service is not configured yet.",
+    ),
     (
         "login.forgot",
         "Password dimenticata o scaduta? Reimpostala",
