@@ -9,124 +9,31 @@
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import fs from 'node:fs';
-import net from 'node:net';
-import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { chromium } from 'playwright-core';
-
-const here = path.dirname(fileURLToPath(import.meta.url));
-const repoRoot = path.resolve(here, '..', '..');
-const artifacts = path.join(repoRoot, 'artifacts', 'browser');
-const serverBin = path.resolve(here, process.env.SPORTELLO_TEST_BIN || '../../target/debug/sportello');
-const axeSource = fs.readFileSync(path.join(here, 'node_modules', 'axe-core', 'axe.min.js'), 'utf8');
+import {
+  DEMO_PASSWORD, artifacts, assertAxeClean, axeRecord, launchBrowser, newPage as openPage,
+  runAxe, screenshot, startServer, submitLogin as login,
+} from './support.mjs';
 
 const DEMO_FISCAL_CODE = 'FRRMRC70A01D548N';
-const DEMO_PASSWORD = 'Demo-Sportello-2026';
 
-let server; // child process
-let serverExit; // promise resolved with the exit code
-let dataDir;
+let server; // { baseUrl, stop() }
 let baseUrl;
 let browser;
 
-/** Ask the OS for a free TCP port on the loopback interface. */
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.unref();
-    srv.on('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address();
-      srv.close(() => resolve(port));
-    });
-  });
-}
-
-/** Poll GET /healthz until it answers 200; fail early if the server exits. */
-async function waitForHealthy(url, timeoutMs) {
-  const deadline = Date.now() + timeoutMs;
-  let exited = null;
-  serverExit.then((code) => { exited = code; });
-  let lastError = 'no answer';
-  while (Date.now() < deadline) {
-    if (exited !== null) throw new Error(`server exited early (code ${exited}); see ${artifacts}/server.log`);
-    try {
-      const res = await fetch(`${url}/healthz`);
-      if (res.status === 200) return;
-      lastError = `status ${res.status}`;
-    } catch (e) {
-      lastError = e.message;
-    }
-    await new Promise((r) => setTimeout(r, 250));
-  }
-  throw new Error(`server not healthy after ${timeoutMs} ms (${lastError}); see ${artifacts}/server.log`);
-}
-
-/** Fresh context + page per test; the context is closed when the test ends. */
-async function newPage(t, options = {}) {
-  const context = await browser.newContext({ viewport: { width: 1280, height: 800 }, locale: 'it-IT', ...options });
-  t.after(() => context.close());
-  return context.newPage();
-}
-
-function screenshot(page, name) {
-  return page.screenshot({ path: path.join(artifacts, `${name}.png`), fullPage: true });
-}
-
-/** Fill and submit the login form; resolves with the final response (after any redirect). */
-async function submitLogin(page, fiscalCode, password) {
-  await page.goto(`${baseUrl}/accedi`);
-  await page.fill('#fiscal_code', fiscalCode);
-  await page.fill('#password', password);
-  const [res] = await Promise.all([page.waitForNavigation(), page.click('form[action="/accedi"] button[type=submit]')]);
-  return res;
-}
-
-/** Inject axe-core into the current page and run the WCAG 2.1 A/AA rules. */
-async function runAxe(page, options = { runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'] } }) {
-  await page.addScriptTag({ content: axeSource });
-  return page.evaluate((opts) => axe.run(document, opts), options);
-}
+const newPage = (t, options) => openPage(browser, t, options);
+const submitLogin = (page, fiscalCode, password) => login(page, baseUrl, fiscalCode, password);
 
 before(async () => {
-  fs.mkdirSync(artifacts, { recursive: true });
-  assert.ok(fs.existsSync(serverBin), `server binary not found: ${serverBin} (build it or set SPORTELLO_TEST_BIN)`);
-
-  dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'sportello-browser-'));
-  const port = await freePort();
-  baseUrl = `http://127.0.0.1:${port}`;
-  const args = ['serve', '--demo', '--listen', `127.0.0.1:${port}`, '--data-dir', dataDir];
-  if (process.env.SPORTELLO_TEST_BROWSER_DATABASE_URL) {
-    args.push('--database-url', process.env.SPORTELLO_TEST_BROWSER_DATABASE_URL);
-  }
-
-  const log = fs.openSync(path.join(artifacts, 'server.log'), 'w');
-  server = spawn(serverBin, args, { stdio: ['ignore', log, log] });
-  fs.closeSync(log); // the child keeps its own copy of the descriptor
-  serverExit = new Promise((resolve) => server.once('exit', (code, signal) => resolve(code ?? signal)));
-
-  await waitForHealthy(baseUrl, 60_000);
-
-  browser = await chromium.launch({
-    executablePath: process.env.CHROMIUM_PATH || '/usr/bin/chromium',
-    headless: true,
-    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-      '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-  });
+  server = await startServer({ logName: 'server.log' });
+  baseUrl = server.baseUrl;
+  browser = await launchBrowser();
 });
 
 after(async () => {
   await browser?.close();
-  if (server && server.exitCode === null && server.signalCode === null) {
-    server.kill('SIGTERM');
-    const timer = setTimeout(() => server.kill('SIGKILL'), 15_000);
-    await serverExit;
-    clearTimeout(timer);
-  }
-  if (dataDir) fs.rmSync(dataDir, { recursive: true, force: true });
+  await server?.stop();
 });
 
 test('home page in Italian', async (t) => {
@@ -242,32 +149,10 @@ test('accessibility (axe-core)', async (t) => {
     else await page.goto(`${baseUrl}${p.path}`);
     const r = await runAxe(page);
     await screenshot(page, `axe-${p.name}`);
-    results.push({
-      name: p.name,
-      path: p.path,
-      url: r.url,
-      passes: r.passes.length,
-      incomplete: r.incomplete.map(({ id, impact, help }) => ({ id, impact, help })),
-      violations: r.violations.map(({ id, impact, help, helpUrl, nodes }) => ({
-        id, impact, help, helpUrl,
-        nodes: nodes.map((n) => ({ target: n.target, html: n.html, summary: n.failureSummary })),
-      })),
-    });
+    results.push(axeRecord(p.name, p.path, r));
   }
   fs.writeFileSync(path.join(artifacts, 'axe.json'), JSON.stringify(results, null, 2));
 
-  // Guard against a silent no-op: axe must have evaluated rules, and must flag a planted violation.
-  for (const p of results) assert.ok(p.passes > 0, `axe evaluated no rule on ${p.path}`);
-  await page.evaluate(() => document.querySelector('main').insertAdjacentHTML('beforeend', '<img src="/static/sportello.css" id="planted">'));
-  const planted = await runAxe(page, { runOnly: { type: 'rule', values: ['image-alt'] } });
-  assert.deepEqual(planted.violations.map((v) => [v.id, v.impact, v.nodes[0].target[0]]), [['image-alt', 'critical', '#planted']]);
-
-  const describe = (p, v) => `${p.path}: [${v.impact}] ${v.id}: ${v.help}\n    ${v.nodes.map((n) => n.target.join(' ')).join('\n    ')}`;
-  for (const p of results) {
-    for (const v of p.violations) t.diagnostic(describe(p, v)); // minor/moderate too, for the record
-  }
-  const severe = results.flatMap((p) => p.violations
-    .filter((v) => v.impact === 'serious' || v.impact === 'critical')
-    .map((v) => describe(p, v)));
-  assert.deepEqual(severe, [], `serious/critical axe violations:\n${severe.join('\n')}`);
+  // Guards against a silent no-op (rules evaluated, planted violation found), then no serious/critical ones.
+  await assertAxeClean(t, page, results);
 });

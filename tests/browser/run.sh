@@ -14,6 +14,12 @@ if [ ! -x "$chromium_path" ]; then
   exit 1
 fi
 
+# The identity suite sends mail to a real SMTP server (tests/support/smtp_sink.py).
+if ! python3 -c 'import aiosmtpd' 2>/dev/null; then
+  echo "run.sh: python3 with aiosmtpd is needed for the SMTP sink (pip install aiosmtpd)" >&2
+  exit 1
+fi
+
 # Reinstall dependencies when node_modules is missing or the lockfile changed since the last install.
 stamp=node_modules/.package-lock.sha256
 want="$(sha256sum package-lock.json | cut -d' ' -f1)"

@@ -8,6 +8,7 @@ use sportello_core::authz::{Grant, Role};
 use sportello_core::fiscal_code::check_character;
 use sportello_store::StoreError;
 use sportello_store::audit;
+use sportello_store::catalogue;
 use sportello_store::directory::{self, NewOffice, NewOrganization, NewUser};
 
 use crate::mail::MailMessage;
@@ -204,6 +205,7 @@ const APPLICATIONS: &[AppRow] = &[
         "Deposito e consultazione degli atti del fascicolo processuale",
         &[
             ("ente_impositore", "Ente impositore"),
+            ("consultazione", "Ente impositore - sola consultazione"),
             ("professionista", "Professionista / difensore"),
             ("ctu", "Consulente tecnico d'ufficio"),
         ],
@@ -224,7 +226,91 @@ const APPLICATIONS: &[AppRow] = &[
         "SERVIZI-INTEGRATI",
         "Servizi integrati per le imprese",
         "Una pratica, più enti: INPS, INAIL, Camera di Commercio",
-        &[("impresa", "Titolare o legale rappresentante")],
+        &[
+            ("impresa", "Titolare o legale rappresentante"),
+            ("collaboratore", "Collaboratore (prepara le pratiche)"),
+        ],
+    ),
+];
+
+/// Public bodies whose employees act for a tax authority in disputes.
+const TAX_AUTHORITY_KINDS: &[&str] = &[
+    "municipality",
+    "province",
+    "region",
+    "tax_agency",
+    "collection_agency",
+    "concessionaire",
+    "municipal_company",
+];
+
+/// Catalogue rules: (application, profile, allowed organization kinds (empty
+/// = any), capabilities, implied (application, profile)).
+type RuleRow = (
+    &'static str,
+    &'static str,
+    &'static [&'static str],
+    &'static [&'static str],
+    Option<(&'static str, &'static str)>,
+);
+
+const RULES: &[RuleRow] = &[
+    (
+        "TELECONTENZIOSO",
+        "ente_impositore",
+        TAX_AUTHORITY_KINDS,
+        &["dispute.read"],
+        None,
+    ),
+    (
+        "PTT",
+        "ente_impositore",
+        TAX_AUTHORITY_KINDS,
+        &["dispute.read", "casefile.read", "casefile.file"],
+        Some(("TELECONTENZIOSO", "ente_impositore")),
+    ),
+    (
+        "PTT",
+        "consultazione",
+        TAX_AUTHORITY_KINDS,
+        &["dispute.read", "casefile.read"],
+        Some(("TELECONTENZIOSO", "ente_impositore")),
+    ),
+    (
+        "PTT",
+        "professionista",
+        &[],
+        &["dispute.read", "casefile.read", "casefile.file"],
+        None,
+    ),
+    ("PTT", "ctu", &[], &["dispute.read", "casefile.read"], None),
+    ("CIVIS", "intermediario", &[], &["request.file"], None),
+    (
+        "BDNA",
+        "stazione_appaltante",
+        &[
+            "municipality",
+            "province",
+            "region",
+            "other_public_body",
+            "health_authority",
+        ],
+        &["request.file"],
+        None,
+    ),
+    (
+        "SERVIZI-INTEGRATI",
+        "impresa",
+        &["company"],
+        &["filing.prepare", "filing.submit"],
+        None,
+    ),
+    (
+        "SERVIZI-INTEGRATI",
+        "collaboratore",
+        &["company"],
+        &["filing.prepare"],
+        None,
     ),
 ];
 
@@ -461,6 +547,16 @@ pub async fn seed(app: &App) -> Result<DemoReport, AppError> {
             let pid = directory::ensure_profile(&mut tx, app_id, pcode, pname).await?;
             profile_ids.insert((*code, *pcode), (app_id, pid));
         }
+    }
+    for (app, profile, kinds, capabilities, implied) in RULES {
+        let (_, pid) = profile_ids[&(*app, *profile)];
+        catalogue::set_profile_org_kinds(&mut tx, pid, kinds).await?;
+        catalogue::set_profile_capabilities(&mut tx, pid, capabilities).await?;
+        let implied: Vec<i64> = implied
+            .iter()
+            .map(|(a, p)| profile_ids[&(*a, *p)].1)
+            .collect();
+        catalogue::set_profile_implications(&mut tx, pid, &implied).await?;
     }
     let mut created_users = 0;
     for (p, hash) in PEOPLE.iter().zip(&hashes) {

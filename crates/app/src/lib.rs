@@ -4,8 +4,10 @@
 
 pub mod cns;
 pub mod config;
+pub mod delegation;
 pub mod demo;
 pub mod identity;
+pub mod import;
 pub mod mail;
 pub mod security;
 pub mod worker;

@@ -87,6 +87,12 @@ pub enum Action<'a> {
     /// Manage the users of an organization; `org_path` is the organization
     /// and its ancestors, nearest first.
     ManageUsersOf { org_path: &'a [i64] },
+    /// Edit the application catalogue (applications, profiles, rules).
+    ManageCatalogue,
+    /// Approve or reject requests to appoint local administrators; revoke them.
+    DecideAppointments,
+    /// Read the audit history of an organization (and the bodies under it).
+    ViewAuditOf { org_path: &'a [i64] },
     /// Work the requests of an office.
     WorkOffice { office_id: i64 },
     /// See reports of a region.
@@ -114,8 +120,11 @@ pub fn decide(actor: Option<&Actor>, action: &Action<'_>) -> Decision {
     };
     let allowed = match action {
         Action::ViewOwnArea => true,
-        Action::ViewOperations | Action::RetryOutbox => actor.has(Role::CentralAdmin),
-        Action::ManageUsersOf { org_path } => {
+        Action::ViewOperations
+        | Action::RetryOutbox
+        | Action::ManageCatalogue
+        | Action::DecideAppointments => actor.has(Role::CentralAdmin),
+        Action::ManageUsersOf { org_path } | Action::ViewAuditOf { org_path } => {
             actor.has(Role::CentralAdmin)
                 || actor.grants.iter().any(|g| {
                     g.role == Role::LocalAdmin
@@ -137,8 +146,13 @@ pub fn decide(actor: Option<&Actor>, action: &Action<'_>) -> Decision {
         Decision::Allow
     } else {
         Decision::Deny(match action {
-            Action::ViewOperations | Action::RetryOutbox => "reserved to the central administrator",
-            Action::ManageUsersOf { .. } => "organization outside the administrator's scope",
+            Action::ViewOperations
+            | Action::RetryOutbox
+            | Action::ManageCatalogue
+            | Action::DecideAppointments => "reserved to the central administrator",
+            Action::ManageUsersOf { .. } | Action::ViewAuditOf { .. } => {
+                "organization outside the administrator's scope"
+            }
             Action::WorkOffice { .. } => "office outside the actor's assignment",
             Action::ViewRegionReports { .. } => "region outside the manager's scope",
             Action::ViewOwnArea => "not allowed",

@@ -3,6 +3,7 @@
 
 pub mod audit;
 pub mod authz;
+pub mod catalogue;
 pub mod fiscal_code;
 pub mod identity;
 pub mod password_policy;

@@ -159,3 +159,38 @@ pub async fn for_target(
     .await?;
     Ok(rows.into_iter().map(AuditRecord::from).collect())
 }
+
+/// The audit history of a set of organizations: events by their people and
+/// events about their users, optionally filtered by action prefix and target.
+pub async fn history(
+    db: &Db,
+    organization_ids: &[i64],
+    action_prefix: &str,
+    target: &str,
+    limit: i64,
+) -> Result<Vec<AuditRecord>> {
+    if organization_ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let orgs: Vec<String> = organization_ids
+        .iter()
+        .map(|id| format!("'org:{id}'"))
+        .collect();
+    let ids: Vec<String> = organization_ids.iter().map(|id| id.to_string()).collect();
+    let sql = format!(
+        "SELECT seq, occurred_at, actor, acting_organization, action, target, detail, source_address, prev_hash, hash
+         FROM audit_events
+         WHERE (acting_organization IN ({orgs}) OR target IN (SELECT 'user:' || id FROM users WHERE organization_id IN ({ids})))
+           AND action LIKE $1 AND ($2 = '' OR target = $2)
+         ORDER BY seq DESC LIMIT $3",
+        orgs = orgs.join(", "),
+        ids = ids.join(", ")
+    );
+    let rows: Vec<Row> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+        .bind(format!("{action_prefix}%"))
+        .bind(target)
+        .bind(limit)
+        .fetch_all(db.pool())
+        .await?;
+    Ok(rows.into_iter().map(AuditRecord::from).collect())
+}

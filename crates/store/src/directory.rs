@@ -295,29 +295,6 @@ pub async fn grants(db: &Db, user_id: i64) -> Result<Vec<Grant>> {
         .collect())
 }
 
-/// One line of "I miei servizi".
-#[derive(Clone, Debug, FromRow, serde::Serialize)]
-pub struct EnabledService {
-    pub application_code: String,
-    pub application_name: String,
-    pub description: String,
-    pub profile_name: String,
-    pub url: String,
-}
-
-pub async fn enabled_services(db: &Db, user_id: i64) -> Result<Vec<EnabledService>> {
-    Ok(sqlx::query_as(
-        "SELECT a.code AS application_code, a.name AS application_name, a.description AS description,
-                p.name AS profile_name, a.url AS url
-         FROM enablements e JOIN applications a ON a.id = e.application_id
-                            JOIN profiles p ON p.id = e.profile_id
-         WHERE e.user_id = $1 ORDER BY a.name",
-    )
-    .bind(user_id)
-    .fetch_all(db.pool())
-    .await?)
-}
-
 /// Row counts of the directory tables (demo idempotence, status pages).
 pub async fn counts(db: &Db) -> Result<Vec<(&'static str, i64)>> {
     let mut out = Vec::new();
@@ -390,13 +367,16 @@ pub async fn organizations(db: &Db) -> Result<Vec<Organization>> {
 
 /// Users of the given organizations, optionally filtered by a search text
 /// (codice fiscale, name or e-mail), at most `limit`.
+/// `with_unaffiliated` also lists users who belong to no organization
+/// (professionals, intermediaries: the central administrator's to manage).
 pub async fn users_of(
     db: &Db,
     organization_ids: &[i64],
+    with_unaffiliated: bool,
     search: &str,
     limit: i64,
 ) -> Result<Vec<User>> {
-    if organization_ids.is_empty() {
+    if organization_ids.is_empty() && !with_unaffiliated {
         return Ok(Vec::new());
     }
     let placeholders: Vec<String> = (0..organization_ids.len())
@@ -406,9 +386,10 @@ pub async fn users_of(
         "SELECT {USER_COLUMNS} FROM users
          WHERE status <> 'deleted'
            AND (LOWER(fiscal_code || ' ' || given_name || ' ' || family_name || ' ' || email) LIKE $1)
-           AND organization_id IN ({})
+           AND (organization_id IN ({}){})
          ORDER BY family_name, given_name LIMIT $2",
-        placeholders.join(", ")
+        if placeholders.is_empty() { "NULL".to_string() } else { placeholders.join(", ") },
+        if with_unaffiliated { " OR organization_id IS NULL" } else { "" }
     );
     let pattern = format!("%{}%", search.trim().to_lowercase());
     let mut q = sqlx::query_as(sqlx::AssertSqlSafe(sql))

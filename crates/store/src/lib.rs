@@ -4,8 +4,10 @@
 //! driver; only column types INTEGER/BIGINT, TEXT and BLOB are used.
 
 pub mod audit;
+pub mod catalogue;
 pub mod credentials;
 pub mod directory;
+pub mod lifecycle;
 pub mod outbox;
 pub mod sessions;
 

@@ -629,7 +629,7 @@ pub async fn users(
         .collect();
     let now = sportello_app::now_micros();
     let search: String = q.q.chars().take(100).collect();
-    let users = directory::users_of(db, &orgs, &search, 200)
+    let users = directory::users_of(db, &orgs, s.actor.has(Role::CentralAdmin), &search, 200)
         .await
         .map_err(AppError::from)?
         .into_iter()

@@ -4,6 +4,7 @@
 
 mod account;
 mod assets;
+mod console;
 mod ctx;
 mod error;
 pub mod i18n;
@@ -98,6 +99,40 @@ pub fn router(state: Shared) -> Router {
             get(account::new_user_form).post(account::new_user_submit),
         )
         .route("/admin/utenti/{id}/sblocca", post(account::unlock))
+        .route("/admin/utenti/{id}", get(console::user_detail))
+        .route("/admin/utenti/{id}/abilita", post(console::enable))
+        .route("/admin/utenti/{id}/disabilita", post(console::disable))
+        .route("/admin/utenti/{id}/riabilita", post(console::reenable))
+        .route("/admin/utenti/{id}/reinvia", post(console::resend))
+        .route("/admin/utenti/{id}/elimina", post(console::delete))
+        .route("/admin/abilitazioni/{id}/revoca", post(console::revoke))
+        .route(
+            "/admin/abilitazioni/{id}/profilo",
+            post(console::change_profile),
+        )
+        .route(
+            "/subdeleghe",
+            get(console::subdelegations).post(console::subdelegate),
+        )
+        .route(
+            "/subdeleghe/{id}/revoca",
+            post(console::revoke_subdelegation),
+        )
+        .route(
+            "/nomina-amministratore",
+            get(console::appointment_form).post(console::appointment_submit),
+        )
+        .route("/admin/nomine", get(console::appointments))
+        .route(
+            "/admin/nomine/{id}/lettera",
+            get(console::appointment_letter),
+        )
+        .route("/admin/nomine/{id}/decisione", post(console::decide))
+        .route(
+            "/admin/amministratori-locali/{user}/{org}/revoca",
+            post(console::revoke_local_admin),
+        )
+        .route("/admin/audit", get(console::audit_history))
         .route("/admin/operazioni", get(ops::operations))
         .route("/admin/operazioni/coda", get(ops::outbox_depth_fragment))
         .route("/admin/outbox/{id}/riprova", post(ops::requeue))

@@ -8,7 +8,7 @@ use axum::http::{StatusCode, header};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use serde::Deserialize;
 use sportello_app::AppError;
-use sportello_store::directory::{self, EnabledService};
+use sportello_store::catalogue::{self, HeldProfile};
 
 use crate::Shared;
 use crate::ctx::{Ctx, LANG_COOKIE, PageCtx, SESSION_COOKIE, safe_next, set_cookie};
@@ -25,12 +25,12 @@ pub fn render<T: Template>(t: &T) -> Result<Html<String>, WebError> {
 #[template(path = "home.html")]
 struct HomePage {
     ctx: PageCtx,
-    services: Vec<EnabledService>,
+    services: Vec<HeldProfile>,
 }
 
 pub async fn home(State(state): State<Shared>, ctx: Ctx) -> Result<Html<String>, WebError> {
     let services = match &ctx.session {
-        Some(s) => directory::enabled_services(&state.app.db, s.user.id)
+        Some(s) => catalogue::held_profiles(&state.app.db, s.user.id, sportello_app::now_micros())
             .await
             .map_err(AppError::from)?,
         None => Vec::new(),
