@@ -109,28 +109,24 @@ const MAX_EMAIL: usize = 254;
 const MAX_PHONE: usize = 20;
 const MAX_CODE: usize = 50;
 /// Uncompressed content of a spreadsheet; 10,000 rows take a few MB.
-const MAX_UNZIPPED: u128 = 200 << 20;
+const MAX_UNZIPPED: u64 = 200 << 20;
 
 // ---------------------------------------------------------------------------
 // Spreadsheets
 
 fn parse_workbook(bytes: &[u8], name: &str) -> Result<ParsedImport, String> {
-    // A spreadsheet is a zip archive: refuse one that would inflate beyond
-    // reason (a "zip bomb") before the reader expands it in memory. The zip
-    // reader enforces the declared sizes.
-    if bytes.starts_with(b"PK")
-        && let Ok(archive) = zip::ZipArchive::new(Cursor::new(bytes))
-        && archive
-            .decompressed_size()
-            .is_none_or(|size| size > MAX_UNZIPPED)
-    {
+    // A spreadsheet is a zip archive: refuse one that inflates beyond reason
+    // (a "zip bomb") before the reader expands it in memory.
+    if bytes.starts_with(b"PK") && !unzipped_within(bytes, MAX_UNZIPPED) {
         return Err(format!(
             "Il file {name} è troppo grande una volta decompresso (oltre {} MB): dividere l'elenco in più file.",
             MAX_UNZIPPED >> 20
         ));
     }
-    let mut book = calamine::open_workbook_auto_from_rs(Cursor::new(bytes)).map_err(|e| {
-        format!("Il file {name} non è un foglio di calcolo leggibile ({e}): {EXPECTED_FILE}.")
+    let mut book = calamine::open_workbook_auto_from_rs(Cursor::new(bytes)).map_err(|_| {
+        format!(
+            "Il file {name} non è un foglio di calcolo leggibile (forse è danneggiato o protetto da password): {EXPECTED_FILE}."
+        )
     })?;
     let format = match &book {
         Sheets::Xlsx(_) => "XLSX",
@@ -151,9 +147,9 @@ fn parse_workbook(bytes: &[u8], name: &str) -> Result<ParsedImport, String> {
         return Err(format!("Il file {name} non contiene fogli di lavoro."));
     };
     let sheet_name = sheets[index].0.clone();
-    let range = book
-        .worksheet_range(&sheet_name)
-        .map_err(|e| format!("Il foglio «{sheet_name}» del file {name} non è leggibile: {e}"))?;
+    let range = book.worksheet_range(&sheet_name).map_err(|_| {
+        format!("Il foglio «{sheet_name}» del file {name} non è leggibile: forse è danneggiato.")
+    })?;
     let mut parser = Parser::new(false);
     let first_row = range.start().map_or(0, |(row, _)| row as usize);
     for (i, row) in range.rows().enumerate() {
@@ -172,6 +168,32 @@ fn parse_workbook(bytes: &[u8], name: &str) -> Result<ParsedImport, String> {
         });
     }
     parser.finish(format.to_string(), name)
+}
+
+/// Whether the archive's entries decompress to at most `limit` bytes in
+/// all. Counted by inflating them (declared sizes can lie), never past the
+/// limit. An archive the zip reader cannot open is left to the spreadsheet
+/// reader to refuse.
+fn unzipped_within(bytes: &[u8], limit: u64) -> bool {
+    let Ok(mut archive) = zip::ZipArchive::new(Cursor::new(bytes)) else {
+        return true;
+    };
+    let mut left = limit;
+    for i in 0..archive.len() {
+        let Ok(entry) = archive.by_index(i) else {
+            continue;
+        };
+        let n = std::io::copy(
+            &mut std::io::Read::take(entry, left + 1),
+            &mut std::io::sink(),
+        )
+        .unwrap_or(0);
+        if n > left {
+            return false;
+        }
+        left -= n;
+    }
+    true
 }
 
 impl Cells for [Data] {
@@ -405,12 +427,14 @@ impl Field {
             | "indirizzoemail"
             | "indirizzomail"
             | "emailaddress"
-            | "indirizzopostaelettronica" => Field::Email,
+            | "indirizzopostaelettronica"
+            | "indirizzodipostaelettronica" => Field::Email,
             "pec" | "postaelettronicacertificata" | "indirizzopec" | "emailpec" | "mailpec" => {
                 Field::Pec
             }
             "telefono" | "phone" | "tel" | "cellulare" | "cell" | "mobile" | "phonenumber"
-            | "numeroditelefono" | "numerotelefono" | "recapitotelefonico" => Field::Phone,
+            | "numeroditelefono" | "numerotelefono" | "numerodicellulare"
+            | "recapitotelefonico" => Field::Phone,
             "categoria" | "category" | "categoriautente" => Field::Category,
             "applicazione" | "application" | "servizio" | "service" | "codiceapplicazione"
             | "applicationcode" => Field::Application,
@@ -490,9 +514,9 @@ impl Header {
                     line: 1,
                     column: Some(name.clone()),
                     message: format!(
-                        "colonna «{name}» ignorata: il {} è già nella colonna «{}»",
-                        f.label(),
-                        names[index[f as usize].unwrap_or(0)]
+                        "colonna «{name}» ignorata: doppione della colonna «{}» (campo {}), che è quella usata",
+                        names[index[f as usize].unwrap_or(0)],
+                        f.label()
                     ),
                 }),
                 None if name.is_empty() => {}
@@ -1299,6 +1323,19 @@ mod tests {
     }
 
     #[test]
+    fn inflated_size_is_measured_not_trusted() {
+        let mut book = rust_xlsxwriter::Workbook::new();
+        let sheet = book.add_worksheet();
+        for row in 0..2_000 {
+            sheet.write_string(row, 0, "x".repeat(100)).unwrap();
+        }
+        let bytes = book.save_to_buffer().unwrap();
+        assert!(unzipped_within(&bytes, 10 << 20));
+        assert!(!unzipped_within(&bytes, 100_000));
+        assert!(unzipped_within(b"PK\x03\x04 not a zip", 10));
+    }
+
+    #[test]
     fn broken_rows_report_every_problem_with_line_and_column() {
         let good = cf("RSSMRA80A01H501");
         let mut wrong_check = cf("VRDGPP75B12F205");
@@ -1467,7 +1504,11 @@ mod tests {
         let parsed = parse_users(text.as_bytes(), "x.csv").unwrap();
         assert_errors(
             &parsed,
-            &[err(1, Some("cellulare"), "già nella colonna «telefono»")],
+            &[err(
+                1,
+                Some("cellulare"),
+                "doppione della colonna «telefono»",
+            )],
         );
         assert_eq!(parsed.rows[0].phone.as_deref(), Some("06 123"));
     }
@@ -1488,5 +1529,30 @@ mod tests {
         assert_eq!(parsed.rows.len(), 10_000);
         assert_eq!(parsed.rows[9_999].line, 10_001);
         assert_eq!(parsed.rows[9_999].given_name, "Nicolò 9999");
+
+        // The same as a spreadsheet.
+        let mut book = rust_xlsxwriter::Workbook::new();
+        let sheet = book.add_worksheet();
+        for (c, h) in ["Codice fiscale", "Nome", "Cognome", "Email", "Telefono"]
+            .iter()
+            .enumerate()
+        {
+            sheet.write_string(0, c as u16, *h).unwrap();
+        }
+        for (i, r) in parsed.rows.iter().enumerate() {
+            let row = i as u32 + 1;
+            sheet.write_string(row, 0, r.fiscal_code.as_str()).unwrap();
+            sheet.write_string(row, 1, &r.given_name).unwrap();
+            sheet.write_string(row, 2, &r.family_name).unwrap();
+            sheet.write_string(row, 3, &r.email).unwrap();
+            sheet
+                .write_number(row, 4, 3_330_000_000.0 + i as f64)
+                .unwrap();
+        }
+        let parsed = parse_users(&book.save_to_buffer().unwrap(), "grande.xlsx").unwrap();
+        assert_errors(&parsed, &[]);
+        assert_eq!(parsed.rows.len(), 10_000);
+        assert_eq!(parsed.rows[9_999].line, 10_001);
+        assert_eq!(parsed.rows[9_999].phone.as_deref(), Some("3330009999"));
     }
 }

@@ -5,6 +5,7 @@ mod harness;
 
 mod cli;
 mod cns;
+mod delegation;
 mod identity;
 mod mail;
 mod storage;
