@@ -2,6 +2,7 @@
 //! checks authorization, changes state, appends the audit event and queues
 //! outgoing work in the outbox, so a 2xx answer means all of it is committed.
 
+pub mod bulk;
 pub mod cns;
 pub mod config;
 pub mod delegation;

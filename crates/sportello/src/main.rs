@@ -65,6 +65,27 @@ enum Command {
     },
     /// Print every configuration key with its default value, as TOML.
     Config,
+    /// Bulk operations on the directory.
+    Import {
+        #[command(subcommand)]
+        command: ImportCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum ImportCommand {
+    /// Create and enable the users listed in a CSV or XLSX file (columns: codice fiscale,
+    /// nome, cognome, email, and optionally pec, telefono, categoria, applicazione, profilo).
+    Users {
+        /// The file (CSV with ; , or TAB, UTF-8 or Windows-1252; or XLSX).
+        file: PathBuf,
+        /// Code of the organization the users belong to (e.g. C-D548).
+        #[arg(long)]
+        org: String,
+        /// Report row by row what would happen, change nothing.
+        #[arg(long)]
+        dry_run: bool,
+    },
 }
 
 #[derive(Subcommand)]
@@ -207,7 +228,88 @@ async fn run(command: Command, config: Config) -> Result<ExitCode, String> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Config => unreachable!("handled before start-up"),
+        Command::Import {
+            command: ImportCommand::Users { file, org, dry_run },
+        } => {
+            let db = open(&config).await?;
+            let app = App::new(config, db).await?;
+            import_users(&app, &file, &org, dry_run).await
+        }
     }
+}
+
+async fn import_users(
+    app: &App,
+    file: &std::path::Path,
+    org: &str,
+    dry_run: bool,
+) -> Result<ExitCode, String> {
+    use sportello_app::bulk::Outcome;
+    let bytes = std::fs::read(file).map_err(|e| format!("{}: {e}", file.display()))?;
+    let name = file
+        .file_name()
+        .map(|n| n.to_string_lossy().to_string())
+        .unwrap_or_default();
+    let parsed = sportello_app::import::parse_users(&bytes, &name)
+        .map_err(|e| format!("{}: {e}", file.display()))?;
+    let organization = sportello_store::directory::organization_by_code(&app.db, org)
+        .await
+        .map_err(|e| e.to_string())?
+        .ok_or_else(|| format!("--org: ente «{org}» sconosciuto"))?;
+    let bar = indicatif::ProgressBar::new(parsed.rows.len() as u64);
+    bar.set_style(
+        indicatif::ProgressStyle::with_template("{bar:40} {pos}/{len} righe {elapsed}")
+            .map_err(|e| e.to_string())?,
+    );
+    let progress = {
+        let bar = bar.clone();
+        move |done: usize, total: usize| {
+            bar.set_length(total as u64);
+            bar.set_position(done as u64);
+        }
+    };
+    // The import acts as the system: it is audited with actor `system`.
+    let report = app
+        .import_users_as_system(organization.id, parsed, dry_run, &progress)
+        .await
+        .map_err(|e| e.to_string())?;
+    bar.finish_and_clear();
+    for (line, column, message) in &report.errors {
+        match column {
+            Some(c) => println!("riga {line}, colonna «{c}»: {message}"),
+            None => println!("riga {line}: {message}"),
+        }
+    }
+    for r in &report.rows {
+        let what = match &r.outcome {
+            Outcome::Create { profile: Some(p) } => format!("nuovo utente, abilitato a {p}"),
+            Outcome::Create { profile: None } => "nuovo utente".to_string(),
+            Outcome::Enable { profile } => format!("abilitato a {profile}"),
+            Outcome::Unchanged => "nessuna modifica".to_string(),
+            Outcome::Refused(why) => format!("RIFIUTATA: {why}"),
+        };
+        println!("riga {} {} {}: {what}", r.line, r.fiscal_code, r.name);
+    }
+    let rejected = report.errors.iter().filter(|e| e.0 > 1).count();
+    println!(
+        "{} ({}): {} nuovi, {} abilitati, {} invariati, {} rifiutati, {} righe non valide",
+        if dry_run {
+            "Prova senza modifiche"
+        } else {
+            "Importazione completata"
+        },
+        report.format,
+        report.created,
+        report.enabled,
+        report.unchanged,
+        report.refused,
+        rejected
+    );
+    Ok(if report.refused + rejected > 0 {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
 }
 
 async fn seed_demo(app: &App) -> Result<(), String> {

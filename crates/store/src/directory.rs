@@ -400,3 +400,12 @@ pub async fn users_of(
     }
     Ok(q.fetch_all(db.pool()).await?)
 }
+
+pub async fn organization_by_code(db: &Db, code: &str) -> Result<Option<Organization>> {
+    Ok(sqlx::query_as(
+        "SELECT id, code, name, kind, fiscal_code, parent_id, region FROM organizations WHERE code = $1",
+    )
+    .bind(code)
+    .fetch_optional(db.pool())
+    .await?)
+}

@@ -983,3 +983,179 @@ pub async fn audit_history(
         events,
     })
 }
+
+#[derive(Template)]
+#[template(path = "import.html")]
+struct ImportPage {
+    ctx: PageCtx,
+    f: FormErrors,
+    organizations: Vec<(i64, String)>,
+    organization_id: i64,
+    dry_run: bool,
+    report: Option<sportello_app::bulk::ImportReport>,
+    invalid_rows: usize,
+    rows: Vec<(usize, String, String, String)>,
+}
+
+/// The largest accepted import file.
+const MAX_IMPORT_BYTES: usize = 20 * 1024 * 1024;
+
+async fn import_page(
+    state: &Shared,
+    ctx: &Ctx,
+    org: i64,
+    dry_run: bool,
+    f: FormErrors,
+    report: Option<sportello_app::bulk::ImportReport>,
+) -> Result<Response, WebError> {
+    use sportello_app::bulk::Outcome;
+    let s = ctx.session.as_ref().ok_or(WebError::NeedsLogin)?;
+    let in_scope = scope(state, s).await?;
+    let organizations: Vec<(i64, String)> = directory::organizations(&state.app.db)
+        .await
+        .map_err(AppError::from)?
+        .into_iter()
+        .filter(|o| in_scope.contains(&o.id))
+        .map(|o| (o.id, o.name))
+        .collect();
+    let t = |k| i18n::t(ctx.lang, k);
+    let rows = report
+        .as_ref()
+        .map(|r| {
+            r.rows
+                .iter()
+                .map(|row| {
+                    let what = match &row.outcome {
+                        Outcome::Create { profile: Some(p) } => {
+                            format!("{} + {p}", t("import.o.create"))
+                        }
+                        Outcome::Create { profile: None } => t("import.o.create").to_string(),
+                        Outcome::Enable { profile } => {
+                            format!("{} {profile}", t("import.o.enable"))
+                        }
+                        Outcome::Unchanged => t("import.o.unchanged").to_string(),
+                        Outcome::Refused(why) => format!("{}: {why}", t("import.o.refused")),
+                    };
+                    (row.line, row.fiscal_code.clone(), row.name.clone(), what)
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    let invalid_rows = report
+        .as_ref()
+        .map(|r| r.errors.iter().filter(|e| e.0 > 1).count())
+        .unwrap_or(0);
+    let status = if f.is_empty() {
+        StatusCode::OK
+    } else {
+        StatusCode::BAD_REQUEST
+    };
+    let page = render(&ImportPage {
+        ctx: ctx.page(),
+        f,
+        organizations,
+        organization_id: org,
+        dry_run,
+        report,
+        invalid_rows,
+        rows,
+    })?;
+    Ok((status, page).into_response())
+}
+
+pub async fn import_form(State(state): State<Shared>, ctx: Ctx) -> Result<Response, WebError> {
+    let org = ctx
+        .session
+        .as_ref()
+        .and_then(|s| s.user.organization_id)
+        .unwrap_or(0);
+    import_page(&state, &ctx, org, true, FormErrors::default(), None).await
+}
+
+pub async fn import_submit(
+    State(state): State<Shared>,
+    ctx: Ctx,
+    mut multipart: Multipart,
+) -> Result<Response, WebError> {
+    let mut csrf = String::new();
+    let mut org = 0i64;
+    let mut dry_run = false;
+    let mut file: Option<(String, Vec<u8>)> = None;
+    let mut f = FormErrors::default();
+    while let Some(field) = multipart
+        .next_field()
+        .await
+        .map_err(|e| WebError::BadRequest(format!("modulo non valido: {e}")))?
+    {
+        match field.name().unwrap_or_default() {
+            "file" => {
+                let name = field.file_name().unwrap_or_default().to_string();
+                let bytes = field
+                    .bytes()
+                    .await
+                    .map_err(|e| WebError::BadRequest(format!("file non leggibile: {e}")))?;
+                if bytes.len() > MAX_IMPORT_BYTES {
+                    f.push(
+                        "file",
+                        format!("il file supera {} MB", MAX_IMPORT_BYTES / 1024 / 1024),
+                    );
+                } else {
+                    file = Some((name, bytes.to_vec()));
+                }
+            }
+            "csrf_token" => csrf = field.text().await.unwrap_or_default(),
+            "organization_id" => {
+                org = field
+                    .text()
+                    .await
+                    .unwrap_or_default()
+                    .trim()
+                    .parse()
+                    .unwrap_or(0)
+            }
+            "dry_run" => dry_run = field.text().await.unwrap_or_default() == "1",
+            _ => {}
+        }
+    }
+    ctx.check_csrf(&csrf)?;
+    let Some((name, bytes)) = file.filter(|(_, b)| !b.is_empty()) else {
+        if f.is_empty() {
+            f.push("file", i18n::t(ctx.lang, "import.no_file"));
+        }
+        return import_page(&state, &ctx, org, dry_run, f, None).await;
+    };
+    let parsed = match sportello_app::import::parse_users(&bytes, &name) {
+        Ok(p) => p,
+        Err(e) => {
+            f.push("file", e);
+            return import_page(&state, &ctx, org, dry_run, f, None).await;
+        }
+    };
+    let report = match state
+        .app
+        .import_users(
+            ctx.session.as_ref(),
+            org,
+            parsed,
+            dry_run,
+            &ctx.origin,
+            &|_, _| {},
+        )
+        .await
+    {
+        Ok(r) => r,
+        Err(e) => {
+            field_error(ctx.lang, e, &mut f)?;
+            return import_page(&state, &ctx, org, dry_run, f, None).await;
+        }
+    };
+    import_page(
+        &state,
+        &ctx,
+        org,
+        dry_run,
+        FormErrors::default(),
+        Some(report),
+    )
+    .await
+}

@@ -33,6 +33,58 @@ impl Lang {
 
 /// (key, Italian, English)
 const TEXTS: &[(&str, &str, &str)] = &[
+    ("import.title", "Abilitazione massiva", "Bulk enablement"),
+    (
+        "import.intro",
+        "Carica l'elenco dei dipendenti da abilitare (CSV o Excel) con codice fiscale, nome, cognome, e-mail e, se vuoi, applicazione e profilo. Prova prima senza modifiche: vedrai riga per riga cosa succederebbe.",
+        "Upload the list of employees to enable (CSV or Excel) with codice fiscale, name, surname, e-mail and, optionally, application and profile. Try first without changes: you will see row by row what would happen.",
+    ),
+    ("import.file", "File CSV o Excel", "CSV or Excel file"),
+    (
+        "import.hint",
+        "Colonne: codice fiscale; nome; cognome; email; pec; telefono; categoria; applicazione; profilo. Separatore ; o , ; formatta come testo la colonna del telefono. Al massimo 20 MB.",
+        "Columns: codice fiscale; nome; cognome; email; pec; telefono; categoria; applicazione; profilo. Separator ; or , ; format the phone column as text. At most 20 MB.",
+    ),
+    (
+        "import.dry_run",
+        "Prova senza modifiche",
+        "Dry run (change nothing)",
+    ),
+    ("import.submit", "Carica", "Upload"),
+    (
+        "import.preview",
+        "Anteprima: nulla è stato modificato",
+        "Preview: nothing was changed",
+    ),
+    ("import.done", "Importazione eseguita", "Import done"),
+    ("import.created", "Nuovi utenti", "New users"),
+    (
+        "import.enabled",
+        "Abilitazioni a utenti esistenti",
+        "Enablements of existing users",
+    ),
+    (
+        "import.unchanged",
+        "Righe senza modifiche",
+        "Rows without changes",
+    ),
+    ("import.refused", "Righe rifiutate", "Rows refused"),
+    ("import.invalid", "Righe non valide", "Invalid rows"),
+    ("import.errors", "Errori e avvisi", "Errors and warnings"),
+    ("import.rows", "Esito riga per riga", "Outcome row by row"),
+    ("import.line", "Riga", "Row"),
+    ("import.column", "Colonna", "Column"),
+    ("import.problem", "Problema", "Problem"),
+    ("import.outcome", "Esito", "Outcome"),
+    ("import.o.create", "nuovo utente", "new user"),
+    ("import.o.enable", "abilitazione a", "enabled to"),
+    ("import.o.unchanged", "nessuna modifica", "no change"),
+    ("import.o.refused", "rifiutata", "refused"),
+    (
+        "import.no_file",
+        "Scegli il file da caricare.",
+        "Choose the file to upload.",
+    ),
     ("users.none", "Nessun utente trovato.", "No users found."),
     ("console.breadcrumb", "Percorso", "Breadcrumb"),
     ("console.enablements", "Abilitazioni", "Enablements"),

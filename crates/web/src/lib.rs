@@ -99,6 +99,10 @@ pub fn router(state: Shared) -> Router {
             get(account::new_user_form).post(account::new_user_submit),
         )
         .route("/admin/utenti/{id}/sblocca", post(account::unlock))
+        .route(
+            "/admin/utenti/importa",
+            get(console::import_form).post(console::import_submit),
+        )
         .route("/admin/utenti/{id}", get(console::user_detail))
         .route("/admin/utenti/{id}/abilita", post(console::enable))
         .route("/admin/utenti/{id}/disabilita", post(console::disable))
@@ -142,6 +146,7 @@ pub fn router(state: Shared) -> Router {
         .route("/metrics", get(ops::metrics))
         .route("/static/{*path}", get(assets::serve))
         .fallback(pages::not_found)
+        .layer(axum::extract::DefaultBodyLimit::max(24 * 1024 * 1024))
         .layer(tower_http::catch_panic::CatchPanicLayer::custom(
             error::panic_response,
         ))

@@ -7,6 +7,7 @@ mod cli;
 mod cns;
 mod delegation;
 mod identity;
+mod import;
 mod mail;
 mod storage;
 mod web;
