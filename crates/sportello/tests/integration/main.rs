@@ -9,5 +9,6 @@ mod delegation;
 mod identity;
 mod import;
 mod mail;
+mod matrix;
 mod storage;
 mod web;
