@@ -3,6 +3,7 @@
 //! outgoing work in the outbox, so a 2xx answer means all of it is committed.
 
 pub mod bulk;
+pub mod catalogue_admin;
 pub mod cns;
 pub mod config;
 pub mod delegation;

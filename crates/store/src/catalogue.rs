@@ -421,3 +421,13 @@ pub async fn holds_application(
         .any(|h| h.application_id == application_id && h.source != "implied")
         || enablement_for(db, user_id, application_id).await?.is_some())
 }
+
+/// Profiles a profile implies.
+pub async fn implied_profiles(db: &Db, profile_id: i64) -> Result<Vec<i64>> {
+    Ok(sqlx::query_scalar(
+        "SELECT implied_profile_id FROM profile_implications WHERE profile_id = $1",
+    )
+    .bind(profile_id)
+    .fetch_all(db.pool())
+    .await?)
+}

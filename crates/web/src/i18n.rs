@@ -33,6 +33,50 @@ impl Lang {
 
 /// (key, Italian, English)
 const TEXTS: &[(&str, &str, &str)] = &[
+    ("nav.catalogue", "Catalogo", "Catalogue"),
+    (
+        "cat.title",
+        "Catalogo delle applicazioni",
+        "Application catalogue",
+    ),
+    (
+        "cat.intro",
+        "Le applicazioni, i loro profili e le regole: quali tipi di ente possono avere ciascun profilo, che cosa consente, quali altre applicazioni apre.",
+        "Applications, their profiles and rules: which kinds of organization may hold each profile, what it allows, which other applications it opens.",
+    ),
+    (
+        "cat.kinds",
+        "Tipi di ente ammessi (nessuno = tutti)",
+        "Organization kinds allowed (none = all)",
+    ),
+    (
+        "cat.capabilities",
+        "Funzioni consentite (separate da virgole)",
+        "Capabilities (comma-separated)",
+    ),
+    (
+        "cat.implied",
+        "Apre anche il profilo",
+        "Also opens the profile",
+    ),
+    ("cat.save", "Salva le regole", "Save the rules"),
+    ("cat.saved", "Catalogo aggiornato.", "Catalogue updated."),
+    ("cat.code", "Codice", "Code"),
+    ("cat.profile_name", "Nome del profilo", "Profile name"),
+    ("cat.add_profile", "Aggiungi profilo", "Add profile"),
+    ("cat.new_app", "Nuova applicazione", "New application"),
+    ("cat.app_name", "Nome dell'applicazione", "Application name"),
+    ("cat.description", "Descrizione", "Description"),
+    (
+        "cat.url",
+        "Indirizzo del servizio (facoltativo)",
+        "Service address (optional)",
+    ),
+    (
+        "cat.create_app",
+        "Crea l'applicazione",
+        "Create the application",
+    ),
     ("import.title", "Abilitazione massiva", "Bulk enablement"),
     (
         "import.intro",

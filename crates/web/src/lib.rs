@@ -4,6 +4,7 @@
 
 mod account;
 mod assets;
+mod catalogue_pages;
 mod console;
 mod ctx;
 mod error;
@@ -137,6 +138,19 @@ pub fn router(state: Shared) -> Router {
             post(console::revoke_local_admin),
         )
         .route("/admin/audit", get(console::audit_history))
+        .route("/admin/catalogo", get(catalogue_pages::show))
+        .route(
+            "/admin/catalogo/applicazioni",
+            post(catalogue_pages::create_application),
+        )
+        .route(
+            "/admin/catalogo/applicazioni/{id}/profili",
+            post(catalogue_pages::create_profile),
+        )
+        .route(
+            "/admin/catalogo/profili/{id}/regole",
+            post(catalogue_pages::set_rules),
+        )
         .route("/admin/operazioni", get(ops::operations))
         .route("/admin/operazioni/coda", get(ops::outbox_depth_fragment))
         .route("/admin/outbox/{id}/riprova", post(ops::requeue))

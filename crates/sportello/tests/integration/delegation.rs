@@ -621,3 +621,128 @@ async fn the_audit_history_of_an_organization_shows_only_its_own_acts() {
     .await;
     assert!(html.contains("user.resend_first_access"));
 }
+
+#[tokio::test]
+async fn the_central_administrator_edits_the_catalogue_and_the_rules_apply_at_once() {
+    let (t, server, _sink, _d) = world().await;
+    let admin = client();
+    login(&server, &admin, CENTRAL_ADMIN, DEMO_PASSWORD).await;
+    // Bad input: a clear error and nothing created.
+    let res = post(
+        &admin,
+        &server,
+        "/admin/catalogo",
+        "/admin/catalogo/applicazioni",
+        &[
+            ("code", "x"),
+            ("name", "Tributi locali"),
+            ("description", "d"),
+            ("url", ""),
+        ],
+    )
+    .await;
+    assert_eq!(res.status(), 400);
+    assert!(res.text().await.unwrap().contains("da 2 a 40 caratteri"));
+    let res = post(
+        &admin,
+        &server,
+        "/admin/catalogo",
+        "/admin/catalogo/applicazioni",
+        &[
+            ("code", "TRIBUTI"),
+            ("name", "Tributi locali"),
+            ("description", "Gestione dei tributi locali"),
+            ("url", "javascript:alert(1)"),
+        ],
+    )
+    .await;
+    assert_eq!(res.status(), 400);
+    let res = post(
+        &admin,
+        &server,
+        "/admin/catalogo",
+        "/admin/catalogo/applicazioni",
+        &[
+            ("code", "TRIBUTI"),
+            ("name", "Tributi locali"),
+            ("description", "Gestione dei tributi locali"),
+            ("url", "https://tributi.example.it"),
+        ],
+    )
+    .await;
+    assert_eq!(res.status(), 303);
+    let app_id: i64 = sqlx::query_scalar("SELECT id FROM applications WHERE code = 'TRIBUTI'")
+        .fetch_one(t.db.pool())
+        .await
+        .unwrap();
+    let res = post(
+        &admin,
+        &server,
+        "/admin/catalogo",
+        &format!("/admin/catalogo/applicazioni/{app_id}/profili"),
+        &[("code", "operatore"), ("name", "Operatore tributi")],
+    )
+    .await;
+    assert_eq!(res.status(), 303);
+    let profile = profile_id(&t, "TRIBUTI", "operatore").await;
+    // Only prefectures may hold it: the municipality's employee cannot.
+    let res = post(
+        &admin,
+        &server,
+        "/admin/catalogo",
+        &format!("/admin/catalogo/profili/{profile}/regole"),
+        &[
+            ("org_kinds", "prefecture"),
+            ("capabilities", "tax.read, tax.write"),
+        ],
+    )
+    .await;
+    assert_eq!(res.status(), 303);
+    let local = client();
+    login(&server, &local, LOCAL_ADMIN, DEMO_PASSWORD).await;
+    let anna = user_id(&t, EMPLOYEE).await;
+    let page = format!("/admin/utenti/{anna}");
+    let res = post(
+        &local,
+        &server,
+        &page,
+        &format!("/admin/utenti/{anna}/abilita"),
+        &[("profile_id", &profile.to_string())],
+    )
+    .await;
+    assert_eq!(res.status(), 400);
+    // Now open it to municipalities too: the same request succeeds.
+    let res = post(
+        &admin,
+        &server,
+        "/admin/catalogo",
+        &format!("/admin/catalogo/profili/{profile}/regole"),
+        &[
+            ("org_kinds", "prefecture"),
+            ("org_kinds", "municipality"),
+            ("capabilities", "tax.read"),
+        ],
+    )
+    .await;
+    assert_eq!(res.status(), 303);
+    let res = post(
+        &local,
+        &server,
+        &page,
+        &format!("/admin/utenti/{anna}/abilita"),
+        &[("profile_id", &profile.to_string())],
+    )
+    .await;
+    assert_eq!(res.status(), 303);
+    assert_eq!(audit_count(&t, "catalogue.rules_changed").await, 2);
+    // Nobody else edits the catalogue.
+    assert_eq!(
+        local
+            .get(server.url("/admin/catalogo"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        403
+    );
+}
