@@ -194,7 +194,7 @@ test('appointment of a local administrator, who manages an employee of his own',
   assert.match(cells[2], /Giovanni Rossi/);
   assert.match(cells[3], /Carla Moretti/);
   assert.match(cells[4], /lettera-nomina\.pdf/);
-  assert.equal(cells[5].trim(), 'pending');
+  assert.match(cells[5].trim(), /^(pending|in attesa)/, 'status: pending'); // shown as the raw code today
   await shot(central, '03-appointments');
   const approve = row.locator(`#approve-${requestId}`);
   assert.equal(await approve.count(), 1, `#approve-${requestId} in the row`);
@@ -203,7 +203,7 @@ test('appointment of a local administrator, who manages an employee of his own',
   await shot(central, '04-approved');
   assert.match(await textOf(central, '#notice'), /Nomina approvata/);
   const decided = central.locator('#appointments tbody tr').filter({ hasText: request.fiscal });
-  assert.match(await decided.locator('td').nth(5).innerText(), /approved/);
+  assert.match(await decided.locator('td').nth(5).innerText(), /^(approved|approvata|accolta)/);
   assert.equal(await central.locator(`#approve-${requestId}`).count(), 0, 'no "Approva" once decided');
   const admins = central.locator('#local-admins tbody tr').filter({ hasText: request.fiscal });
   assert.equal(await admins.count(), 1, 'the candidate is among the local administrators');
@@ -399,4 +399,56 @@ test('accessibility of the delegation pages (axe-core)', { timeout: 120_000 }, a
     results.push(record);
   }
   await assertAxeClean(t, local, results);
+});
+
+// Known app bugs, found by this suite: `todo` tests run and report their failure
+// without failing the run; drop the `todo` once the app is fixed and they pass.
+
+test('the first-access link still works after an enablement e-mail', {
+  timeout: 60_000,
+  todo: 'app bug: every e-mail to a user without a password makes a new activation token and voids the older ones, so the link of "Sportello: la tua utenza" answers 410 once the user is enabled',
+}, async (t) => {
+  const user = { fiscal: fiscalCode('PLLMRT86M51D548'), given: 'Marta', family: 'Pelli', email: 'marta.pelli@prove.sportello.localhost' };
+  const admin = await newPage(t);
+  await signIn(admin, MARCO, DEMO_PASSWORD);
+  await admin.goto(`${baseUrl}/admin/utenti/nuovo`);
+  await admin.fill('#fiscal_code', user.fiscal);
+  await admin.fill('#given_name', user.given);
+  await admin.fill('#family_name', user.family);
+  await admin.fill('#email', user.email);
+  await admin.selectOption('#organization_id', { label: 'Comune di Ferrara' });
+  const seen = await mailbox.mark();
+  await submit(admin, 'form[action="/admin/utenti/nuovo"] button[type=submit]');
+  assert.equal(admin.url(), `${baseUrl}/admin/utenti?esito=creato`);
+  const firstLink = activationLink(await mailbox.waitFor({ to: user.email, subject: SUBJECT_FIRST_ACCESS, after: seen }));
+
+  await admin.goto(`${baseUrl}/admin/utenti?q=pelli`);
+  const href = await admin.locator('#users tbody tr').filter({ hasText: user.fiscal }).getByRole('link').getAttribute('href');
+  await admin.goto(`${baseUrl}${href}`);
+  await admin.selectOption('#profile_id', { label: PTT });
+  await Promise.all([admin.waitForURL(`${baseUrl}${href}?esito=abilitato`), admin.click('#enable-form button[type=submit]')]);
+  await mailbox.waitFor({ to: user.email, subject: SUBJECT_ENABLED, after: seen });
+
+  const page = await newPage(t);
+  const res = await page.goto(firstLink);
+  await shot(page, 'known-first-access-link');
+  assert.equal(res.status(), 200, 'the link of "Sportello: la tua utenza" is still valid');
+  assert.equal(await page.locator('#new_password').count(), 1, 'password form shown');
+});
+
+test('the fieldset legends of /nomina-amministratore do not cover the first label', {
+  timeout: 30_000,
+  todo: 'app bug: each legend overlaps the label of the first field of its fieldset (Bootstrap Italia floating labels need room: mt-4 on the first .form-group)',
+}, async (t) => {
+  const page = await newPage(t);
+  await page.goto(`${baseUrl}/nomina-amministratore`);
+  const overlaps = await page.evaluate(() => [...document.querySelectorAll('main fieldset')].map((f) => {
+    const legend = f.querySelector('legend').getBoundingClientRect();
+    const label = f.querySelector('label').getBoundingClientRect();
+    return { legend: f.querySelector('legend').textContent.trim(), overlapPx: Math.round(legend.bottom - label.top) };
+  }));
+  await shot(page, 'known-legend-overlap');
+  assert.equal(overlaps.length, 2, 'two fieldsets');
+  // A pixel of slack: line boxes touch without the glyphs overlapping.
+  for (const o of overlaps) assert.ok(o.overlapPx <= 1, `legend "${o.legend}" covers the first label by ${o.overlapPx} px`);
 });

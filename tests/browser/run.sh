@@ -14,7 +14,7 @@ if [ ! -x "$chromium_path" ]; then
   exit 1
 fi
 
-# The identity suite sends mail to a real SMTP server (tests/support/smtp_sink.py).
+# The identity and delegation suites send mail to a real SMTP server (tests/support/smtp_sink.py).
 if ! python3 -c 'import aiosmtpd' 2>/dev/null; then
   echo "run.sh: python3 with aiosmtpd is needed for the SMTP sink (pip install aiosmtpd)" >&2
   exit 1

@@ -9,6 +9,7 @@ pub mod credentials;
 pub mod directory;
 pub mod lifecycle;
 pub mod outbox;
+pub mod scim;
 pub mod sessions;
 
 use std::path::Path;

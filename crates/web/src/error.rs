@@ -108,7 +108,7 @@ struct ErrorTemplate {
 }
 
 fn is_machine_path(path: &str) -> bool {
-    ["/api/", "/metrics", "/healthz", "/readyz", "/static/"]
+    ["/api/", "/scim/", "/metrics", "/healthz", "/readyz", "/static/"]
         .iter()
         .any(|p| path.starts_with(p))
 }

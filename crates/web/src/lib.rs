@@ -3,6 +3,7 @@
 //! the outbox workers beside the web server and shuts both down gracefully.
 
 mod account;
+mod api;
 mod assets;
 mod catalogue_pages;
 mod console;
@@ -11,6 +12,7 @@ mod error;
 pub mod i18n;
 mod ops;
 mod pages;
+mod scim;
 pub mod tls;
 
 use std::future::Future;
@@ -159,6 +161,8 @@ pub fn router(state: Shared) -> Router {
         .route("/readyz", get(ops::readyz))
         .route("/metrics", get(ops::metrics))
         .route("/static/{*path}", get(assets::serve))
+        .merge(api::routes())
+        .merge(scim::routes())
         .fallback(pages::not_found)
         .layer(axum::extract::DefaultBodyLimit::max(24 * 1024 * 1024))
         .layer(tower_http::catch_panic::CatchPanicLayer::custom(

@@ -3,6 +3,7 @@
 
 mod harness;
 
+mod api;
 mod cli;
 mod cns;
 mod delegation;
