@@ -9,7 +9,7 @@ use crate::harness::{Server, client, env, hidden_field, login};
 
 async fn session(server: &Server, code: &str) -> (reqwest::Client, String) {
     let c = client();
-    login(&server, &c, code, DEMO_PASSWORD).await;
+    login(server, &c, code, DEMO_PASSWORD).await;
     let home = c
         .get(server.url("/"))
         .send()
