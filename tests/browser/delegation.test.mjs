@@ -267,12 +267,11 @@ test('appointment of a local administrator, who manages an employee of his own',
   // 5. The employee's e-mails; he activates his account and finds PTT and Telecontenzioso.
   const firstAccess = await mailbox.waitFor({ to: employee.email, subject: SUBJECT_FIRST_ACCESS, after: seen });
   assert.match(firstAccess.text, /Gentile Lucia Bondi/);
-  activationLink(firstAccess);
+  const employeeLink = activationLink(firstAccess);
   const enabledMail = await mailbox.waitFor({ to: employee.email, subject: SUBJECT_ENABLED, after: seen });
   assert.match(enabledMail.text, /sei stato abilitato al servizio Processo Tributario Telematico - Ente impositore/);
-  // Each e-mail to a user without a password carries a fresh activation link, and a new
-  // link supersedes the older ones: the one of the enablement e-mail is the valid one.
-  const employeeLink = activationLink(enabledMail);
+  // The enablement e-mail points to the first-access link already sent instead of voiding it.
+  assert.doesNotMatch(enabledMail.text, /attivazione\?token=/);
 
   const user = await newPage(t);
   await activate(user, employeeLink, employee.fiscal, employeePassword, '11-employee');
@@ -401,12 +400,10 @@ test('accessibility of the delegation pages (axe-core)', { timeout: 120_000 }, a
   await assertAxeClean(t, local, results);
 });
 
-// Known app bugs, found by this suite: `todo` tests run and report their failure
-// without failing the run; drop the `todo` once the app is fixed and they pass.
+// Regressions of bugs this suite once found.
 
 test('the first-access link still works after an enablement e-mail', {
   timeout: 60_000,
-  todo: 'app bug: every e-mail to a user without a password makes a new activation token and voids the older ones, so the link of "Sportello: la tua utenza" answers 410 once the user is enabled',
 }, async (t) => {
   const user = { fiscal: fiscalCode('PLLMRT86M51D548'), given: 'Marta', family: 'Pelli', email: 'marta.pelli@prove.sportello.localhost' };
   const admin = await newPage(t);
@@ -438,7 +435,6 @@ test('the first-access link still works after an enablement e-mail', {
 
 test('the fieldset legends of /nomina-amministratore do not cover the first label', {
   timeout: 30_000,
-  todo: 'app bug: each legend overlaps the label of the first field of its fieldset (Bootstrap Italia floating labels need room: mt-4 on the first .form-group)',
 }, async (t) => {
   const page = await newPage(t);
   await page.goto(`${baseUrl}/nomina-amministratore`);

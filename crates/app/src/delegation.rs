@@ -68,9 +68,17 @@ impl App {
         conn: &mut sportello_store::AnyConnection,
         user: &User,
         now: i64,
+        new_link: bool,
     ) -> Result<String, AppError> {
         if user.password_hash.is_some() {
             return Ok("Accedi con le credenziali che già possiedi.".into());
+        }
+        // A live activation link already sent stays the one to use: issuing
+        // a new one would void the link the user may be about to click.
+        if !new_link && credentials::live_token_exists(&self.db, user.id, ACTIVATION, now).await? {
+            return Ok("Per il primo accesso usa il collegamento di attivazione che hai ricevuto nell'e-mail «Sportello: la tua utenza»; \
+                       se è scaduto, chiedi all'amministratore delle utenze di reinviarlo."
+                .into());
         }
         let token = random_token();
         let hours = self.config.identity.activation_link_hours;
@@ -133,7 +141,9 @@ impl App {
             }
             Err(e) => return Err(e.into()),
         };
-        let access = self.first_access_paragraph(&mut tx, &user, now).await?;
+        let access = self
+            .first_access_paragraph(&mut tx, &user, now, false)
+            .await?;
         queue_mail(
             &mut tx,
             &MailMessage {
@@ -365,7 +375,9 @@ impl App {
         let (user, actor_id) = self.managed_user(who, user_id).await?;
         let now = now_micros();
         let mut tx = self.db.begin_write().await?;
-        let access = self.first_access_paragraph(&mut tx, &user, now).await?;
+        let access = self
+            .first_access_paragraph(&mut tx, &user, now, true)
+            .await?;
         queue_mail(
             &mut tx,
             &MailMessage {
@@ -720,7 +732,9 @@ impl App {
                     .await?
                     .unwrap_or_else(|| placeholder(user_id, &request)),
             };
-            let access = self.first_access_paragraph(&mut tx, &user, now).await?;
+            let access = self
+                .first_access_paragraph(&mut tx, &user, now, false)
+                .await?;
             queue_mail(
                 &mut tx,
                 &MailMessage {

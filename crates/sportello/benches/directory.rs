@@ -50,6 +50,7 @@ const RARE_EVERY: usize = 1_000;
 const SEARCHED_INDEX: usize = 54_321;
 const ORG: &str = "C-D548";
 
+#[derive(Clone)]
 struct Row {
     name: String,
     per_second: f64,
@@ -631,9 +632,9 @@ async fn listing(backend: &str, url: &str, data_dir: &Path, notes: &mut Notes) -
             notes.line(format!("    {l}"));
         }
     }
-    rows.push(health);
+    rows.push(health.clone());
     rows.extend(shipped);
-    rows.push(select1.clone_base());
+    rows.push(select1.clone());
     rows.extend(shipped_sql);
 
     // EXPERIMENT A: the shipped query with an index on the sort key.
@@ -746,16 +747,6 @@ async fn listing(backend: &str, url: &str, data_dir: &Path, notes: &mut Notes) -
     server.await.unwrap().unwrap();
     db.close().await;
     rows
-}
-
-impl Row {
-    fn clone_base(&self) -> Row {
-        Row {
-            name: self.name.clone(),
-            per_second: self.per_second,
-            baseline: self.baseline.clone(),
-        }
-    }
 }
 
 /// [lo, hi) holding exactly the strings that start with `prefix` (binary order).

@@ -65,6 +65,16 @@ enum Command {
     },
     /// Print every configuration key with its default value, as TOML.
     Config,
+    /// Issue a SCIM provisioning token for an organization (audited as the
+    /// system); prints only the token, which is shown this once.
+    ScimToken {
+        /// Code of the organization (e.g. C-D548).
+        #[arg(long)]
+        org: String,
+        /// What the token is for (e.g. the HR system's name).
+        #[arg(long)]
+        label: String,
+    },
     /// Bulk operations on the directory.
     Import {
         #[command(subcommand)]
@@ -225,6 +235,16 @@ async fn run(command: Command, config: Config) -> Result<ExitCode, String> {
             sportello_web::run_with_tls(app, listener, tls, shutdown_signal())
                 .await
                 .map_err(|e| format!("server: {e}"))?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::ScimToken { org, label } => {
+            let db = open(&config).await?;
+            let app = App::new(config, db).await?;
+            let token = app
+                .issue_scim_token_as_system(&org, &label, &sportello_app::Origin::default())
+                .await
+                .map_err(|e| format!("token SCIM: {e}"))?;
+            println!("{token}");
             Ok(ExitCode::SUCCESS)
         }
         Command::Config => unreachable!("handled before start-up"),

@@ -139,6 +139,19 @@ pub struct Token {
     pub used_at: Option<i64>,
 }
 
+/// Whether the user has an unused, unexpired token of this purpose.
+pub async fn live_token_exists(db: &Db, user_id: i64, purpose: &str, now: i64) -> Result<bool> {
+    let n: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM credential_tokens WHERE user_id = $1 AND purpose = $2 AND used_at IS NULL AND expires_at > $3",
+    )
+    .bind(user_id)
+    .bind(purpose)
+    .bind(now)
+    .fetch_one(db.pool())
+    .await?;
+    Ok(n > 0)
+}
+
 pub async fn find_token(db: &Db, token_hash: &str, purpose: &str) -> Result<Option<Token>> {
     Ok(sqlx::query_as("SELECT user_id, expires_at, used_at FROM credential_tokens WHERE token_hash = $1 AND purpose = $2")
         .bind(token_hash)

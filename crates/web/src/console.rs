@@ -1159,3 +1159,18 @@ pub async fn import_submit(
     )
     .await
 }
+
+#[derive(Template)]
+#[template(path = "help.html")]
+struct HelpPage {
+    ctx: PageCtx,
+}
+
+/// "Assistenza online" of the console (seed 000).
+pub async fn help(ctx: Ctx) -> Result<Html<String>, WebError> {
+    let s = ctx.session.as_ref().ok_or(WebError::NeedsLogin)?;
+    if !(s.actor.has(Role::CentralAdmin) || s.actor.has(Role::LocalAdmin)) {
+        return Err(WebError::Forbidden);
+    }
+    render(&HelpPage { ctx: ctx.page() })
+}

@@ -108,9 +108,11 @@ struct ErrorTemplate {
 }
 
 fn is_machine_path(path: &str) -> bool {
-    ["/api/", "/scim/", "/metrics", "/healthz", "/readyz", "/static/"]
-        .iter()
-        .any(|p| path.starts_with(p))
+    [
+        "/api/", "/scim/", "/metrics", "/healthz", "/readyz", "/static/",
+    ]
+    .iter()
+    .any(|p| path.starts_with(p))
 }
 
 /// Renders a full page for every error status of a portal path, in the

@@ -33,6 +33,42 @@ impl Lang {
 
 /// (key, Italian, English)
 const TEXTS: &[(&str, &str, &str)] = &[
+    (
+        "appt.choose_org",
+        "Scegli l'ente",
+        "Choose the organization",
+    ),
+    ("appt.s.pending", "in attesa", "pending"),
+    ("appt.s.approved", "approvata", "approved"),
+    ("appt.s.rejected", "respinta", "rejected"),
+    (
+        "help.title",
+        "Assistenza online per gli amministratori",
+        "Online help for administrators",
+    ),
+    ("help.toc", "Indice", "Contents"),
+    ("help.users", "Creare un utente", "Creating a user"),
+    (
+        "help.enable",
+        "Abilitare a un'applicazione",
+        "Enabling to an application",
+    ),
+    (
+        "help.dependent",
+        "Concessionari e aziende municipalizzate",
+        "Concessionaires and municipal companies",
+    ),
+    (
+        "help.locks",
+        "Utenze bloccate, disabilitate, eliminate",
+        "Locked, disabled, deleted accounts",
+    ),
+    (
+        "help.systems",
+        "Collegare i sistemi dell'ente",
+        "Connecting the organization's systems",
+    ),
+    ("nav.help", "Assistenza online", "Online help"),
     ("nav.catalogue", "Catalogo", "Catalogue"),
     (
         "cat.title",

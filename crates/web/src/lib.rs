@@ -140,6 +140,7 @@ pub fn router(state: Shared) -> Router {
             post(console::revoke_local_admin),
         )
         .route("/admin/audit", get(console::audit_history))
+        .route("/admin/assistenza", get(console::help))
         .route("/admin/catalogo", get(catalogue_pages::show))
         .route(
             "/admin/catalogo/applicazioni",

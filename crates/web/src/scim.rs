@@ -136,10 +136,8 @@ pub fn routes() -> Router<Shared> {
 
 fn scim_response(status: StatusCode, body: &Value) -> Response {
     let mut res = (status, body.to_string()).into_response();
-    res.headers_mut().insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static(CONTENT_TYPE),
-    );
+    res.headers_mut()
+        .insert(header::CONTENT_TYPE, HeaderValue::from_static(CONTENT_TYPE));
     res
 }
 
@@ -151,7 +149,11 @@ pub struct ScimError {
     detail: String,
 }
 
-fn error(status: StatusCode, scim_type: Option<&'static str>, detail: impl Into<String>) -> ScimError {
+fn error(
+    status: StatusCode,
+    scim_type: Option<&'static str>,
+    detail: impl Into<String>,
+) -> ScimError {
     ScimError {
         status,
         scim_type,
@@ -217,7 +219,11 @@ impl From<AppError> for ScimError {
         match e {
             AppError::Invalid { field, message } => {
                 if field == "fiscal_code" && message.starts_with("esiste già") {
-                    error(StatusCode::CONFLICT, Some("uniqueness"), format!("userName: {message}"))
+                    error(
+                        StatusCode::CONFLICT,
+                        Some("uniqueness"),
+                        format!("userName: {message}"),
+                    )
                 } else {
                     bad("invalidValue", format!("{}: {message}", scim_field(field)))
                 }
@@ -343,7 +349,8 @@ struct AttrPath {
 fn valid_name(s: &str) -> bool {
     s == "$ref"
         || (s.starts_with(|c: char| c.is_ascii_alphabetic())
-            && s.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-'))
+            && s.chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-'))
 }
 
 /// Splits a known (or any `urn:`) schema prefix off a path: (urn, rest).
@@ -391,12 +398,10 @@ impl AttrPath {
         self.attr.eq_ignore_ascii_case(attr)
     }
 
-    fn sub_is(&self, sub: &str) -> bool {
-        self.sub.as_deref().is_some_and(|s| s.eq_ignore_ascii_case(sub))
-    }
-
     fn urn_is(&self, urn: &str) -> bool {
-        self.urn.as_deref().is_some_and(|u| u.eq_ignore_ascii_case(urn))
+        self.urn
+            .as_deref()
+            .is_some_and(|u| u.eq_ignore_ascii_case(urn))
     }
 }
 
@@ -608,7 +613,10 @@ impl FilterParser {
             return Ok(Filter::ValuePath(path, Box::new(inner)));
         }
         let Some(Tok::Word(op)) = self.next() else {
-            return Err("filtro non valido: atteso un operatore (eq, ne, co, sw, ew, gt, ge, lt, le, pr)".into());
+            return Err(
+                "filtro non valido: atteso un operatore (eq, ne, co, sw, ew, gt, ge, lt, le, pr)"
+                    .into(),
+            );
         };
         if op.eq_ignore_ascii_case("pr") {
             return Ok(Filter::Present(path));
@@ -632,7 +640,9 @@ impl FilterParser {
 
 fn parse_filter(s: &str) -> Result<Filter, String> {
     if s.len() > MAX_FILTER_LEN {
-        return Err(format!("filtro troppo lungo (al massimo {MAX_FILTER_LEN} caratteri)"));
+        return Err(format!(
+            "filtro troppo lungo (al massimo {MAX_FILTER_LEN} caratteri)"
+        ));
     }
     let mut p = FilterParser {
         toks: tokenize(s)?,
@@ -662,18 +672,20 @@ fn user_column(p: &AttrPath) -> Option<Column> {
         return None;
     }
     let sub = p.sub.as_deref().map(str::to_ascii_lowercase);
-    Some(match (p.attr.to_ascii_lowercase().as_str(), sub.as_deref()) {
-        ("id", None) => Column::Id,
-        ("username", None) => Column::FiscalCode,
-        ("externalid", None) => Column::ExternalId,
-        ("name", Some("givenname")) => Column::GivenName,
-        ("name", Some("familyname")) => Column::FamilyName,
-        ("emails", None | Some("value")) => Column::Email,
-        ("phonenumbers", None | Some("value")) => Column::Phone,
-        ("active", None) => Column::Active,
-        ("meta", Some("created")) => Column::CreatedAt,
-        _ => return None,
-    })
+    Some(
+        match (p.attr.to_ascii_lowercase().as_str(), sub.as_deref()) {
+            ("id", None) => Column::Id,
+            ("username", None) => Column::FiscalCode,
+            ("externalid", None) => Column::ExternalId,
+            ("name", Some("givenname")) => Column::GivenName,
+            ("name", Some("familyname")) => Column::FamilyName,
+            ("emails", None | Some("value")) => Column::Email,
+            ("phonenumbers", None | Some("value")) => Column::Phone,
+            ("active", None) => Column::Active,
+            ("meta", Some("created")) => Column::CreatedAt,
+            _ => return None,
+        },
+    )
 }
 
 fn user_condition(f: &Filter, within: Option<&str>) -> Result<Cond, ScimError> {
@@ -792,7 +804,9 @@ fn resolve<'a>(obj: &'a Value, p: &AttrPath) -> Vec<&'a Value> {
         return Vec::new();
     };
     let holder = match &p.urn {
-        Some(u) if !u.eq_ignore_ascii_case(USER_SCHEMA) && !u.eq_ignore_ascii_case(GROUP_SCHEMA) => {
+        Some(u)
+            if !u.eq_ignore_ascii_case(USER_SCHEMA) && !u.eq_ignore_ascii_case(GROUP_SCHEMA) =>
+        {
             match get_ci(map, u).and_then(Value::as_object) {
                 Some(m) => m,
                 None => return Vec::new(),
@@ -830,7 +844,11 @@ fn compare(x: &Value, op: CmpOp, v: &Value) -> bool {
         }
         (Value::Bool(a), Value::Bool(b)) => a.cmp(b),
         (Value::Number(a), Value::Number(b)) => {
-            match a.as_f64().zip(b.as_f64()).and_then(|(a, b)| a.partial_cmp(&b)) {
+            match a
+                .as_f64()
+                .zip(b.as_f64())
+                .and_then(|(a, b)| a.partial_cmp(&b))
+            {
                 Some(o) => o,
                 None => return false,
             }
@@ -1075,7 +1093,9 @@ fn copy_path(src: &Map<String, Value>, dst: &mut Map<String, Value>, p: &AttrPat
                 .or_insert_with(|| Value::Array(vec![Value::Object(Map::new()); items.len()]));
             if let Value::Array(dst_items) = existing {
                 for (i, item) in items.iter().enumerate() {
-                    if let (Some((sk, sv)), Some(Value::Object(d))) = (pick(item), dst_items.get_mut(i)) {
+                    if let (Some((sk, sv)), Some(Value::Object(d))) =
+                        (pick(item), dst_items.get_mut(i))
+                    {
                         d.insert(sk, sv);
                     }
                 }
@@ -1137,7 +1157,10 @@ fn list_params_from_query(pairs: &[(String, String)]) -> Result<ListParams, Scim
         match param(pairs, name) {
             None => Ok(None),
             Some(v) => v.trim().parse::<i64>().map(Some).map_err(|_| {
-                bad("invalidValue", format!("{name} dev'essere un numero intero"))
+                bad(
+                    "invalidValue",
+                    format!("{name} dev'essere un numero intero"),
+                )
             }),
         }
     };
@@ -1181,7 +1204,9 @@ fn require_schema(v: &Value, schema: &str) -> Result<(), ScimError> {
 
 fn list_params_from_search(v: &Value) -> Result<ListParams, ScimError> {
     require_schema(v, SEARCH_SCHEMA)?;
-    let o = v.as_object().ok_or_else(|| bad("invalidSyntax", "oggetto atteso"))?;
+    let o = v
+        .as_object()
+        .ok_or_else(|| bad("invalidSyntax", "oggetto atteso"))?;
     let strings = |name: &str| -> Result<Vec<String>, ScimError> {
         match get_ci(o, name) {
             None | Some(Value::Null) => Ok(Vec::new()),
@@ -1194,16 +1219,21 @@ fn list_params_from_search(v: &Value) -> Result<ListParams, ScimError> {
                 })
                 .collect(),
             Some(Value::String(s)) => Ok(vec![s.clone()]),
-            Some(_) => Err(bad("invalidValue", format!("{name}: elenco di stringhe atteso"))),
+            Some(_) => Err(bad(
+                "invalidValue",
+                format!("{name}: elenco di stringhe atteso"),
+            )),
         }
     };
     let int = |name: &str| -> Result<Option<i64>, ScimError> {
         match get_ci(o, name) {
             None | Some(Value::Null) => Ok(None),
-            Some(v) => v
-                .as_i64()
-                .map(Some)
-                .ok_or_else(|| bad("invalidValue", format!("{name} dev'essere un numero intero"))),
+            Some(v) => v.as_i64().map(Some).ok_or_else(|| {
+                bad(
+                    "invalidValue",
+                    format!("{name} dev'essere un numero intero"),
+                )
+            }),
         }
     };
     let filter = match get_ci(o, "filter") {
@@ -1304,7 +1334,11 @@ async fn scoped_user(state: &Shared, ctx: &ScimCtx, id: &str) -> Result<ScimUser
         .ok_or_else(not_found)
 }
 
-async fn render_users(state: &Shared, ctx: &ScimCtx, users: &[ScimUser]) -> Result<Vec<Value>, ScimError> {
+async fn render_users(
+    state: &Shared,
+    ctx: &ScimCtx,
+    users: &[ScimUser],
+) -> Result<Vec<Value>, ScimError> {
     let ids: Vec<i64> = users.iter().map(|u| u.id).collect();
     let memberships = store::memberships_of(&state.app.db, &ids).await?;
     Ok(users
@@ -1328,7 +1362,10 @@ async fn user_response(
         .await?
         .pop()
         .unwrap_or(Value::Null);
-    let location = v["meta"]["location"].as_str().unwrap_or_default().to_string();
+    let location = v["meta"]["location"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
     let mut res = scim_response(status, &projection.apply(v, USER_SCHEMA));
     if status == StatusCode::CREATED
         && let Ok(l) = HeaderValue::from_str(&location)
@@ -1338,25 +1375,24 @@ async fn user_response(
     Ok(res)
 }
 
-async fn search_users_with(state: &Shared, ctx: &ScimCtx, p: ListParams) -> Result<Response, ScimError> {
+async fn search_users_with(
+    state: &Shared,
+    ctx: &ScimCtx,
+    p: ListParams,
+) -> Result<Response, ScimError> {
     let cond = match &p.filter {
         Some(f) if !f.trim().is_empty() => {
             user_condition(&parse_filter(f).map_err(invalid_filter)?, None)?
         }
         _ => Cond::True,
     };
-    let (users, total) = store::users_page(
-        &state.app.db,
-        &ctx.scope,
-        &cond,
-        p.start_index - 1,
-        p.count,
-    )
-    .await
-    .map_err(|e| match e {
-        store::PageError::Filter(e) => invalid_filter(e.0),
-        store::PageError::Store(e) => internal(e),
-    })?;
+    let (users, total) =
+        store::users_page(&state.app.db, &ctx.scope, &cond, p.start_index - 1, p.count)
+            .await
+            .map_err(|e| match e {
+                store::PageError::Filter(e) => invalid_filter(e.0),
+                store::PageError::Store(e) => internal(e),
+            })?;
     let resources = render_users(state, ctx, &users)
         .await?
         .into_iter()
@@ -1488,9 +1524,12 @@ impl UserDraft {
             d.external_id = optional_string(e, "externalId")?;
         }
         if let Some(ext) = get_ci(o, EXTENSION_SCHEMA) {
-            let ext = ext
-                .as_object()
-                .ok_or_else(|| bad("invalidValue", format!("{EXTENSION_SCHEMA}: oggetto atteso")))?;
+            let ext = ext.as_object().ok_or_else(|| {
+                bad(
+                    "invalidValue",
+                    format!("{EXTENSION_SCHEMA}: oggetto atteso"),
+                )
+            })?;
             if let Some(c) = get_ci(ext, "category") {
                 d.category = string(c, "category")?;
             }
@@ -1510,7 +1549,10 @@ fn optional_string(v: &Value, field: &str) -> Result<Option<String>, ScimError> 
         Value::Null => Ok(None),
         Value::String(s) if s.trim().is_empty() => Ok(None),
         Value::String(s) => Ok(Some(s.clone())),
-        _ => Err(bad("invalidValue", format!("{field} dev'essere una stringa"))),
+        _ => Err(bad(
+            "invalidValue",
+            format!("{field} dev'essere una stringa"),
+        )),
     }
 }
 
@@ -1520,7 +1562,10 @@ fn boolean(v: &Value, field: &str) -> Result<bool, ScimError> {
         Value::Bool(b) => Ok(*b),
         Value::String(s) if s.eq_ignore_ascii_case("true") => Ok(true),
         Value::String(s) if s.eq_ignore_ascii_case("false") => Ok(false),
-        _ => Err(bad("invalidValue", format!("{field} dev'essere true o false"))),
+        _ => Err(bad(
+            "invalidValue",
+            format!("{field} dev'essere true o false"),
+        )),
     }
 }
 
@@ -1543,7 +1588,12 @@ fn pick_value(v: &Value, field: &str) -> Result<Option<String>, ScimError> {
     let value = match item {
         Value::Object(o) => get_ci(o, "value").cloned().unwrap_or(Value::Null),
         Value::String(s) => Value::String(s.clone()),
-        _ => return Err(bad("invalidValue", format!("{field}: elenco di oggetti con «value» atteso"))),
+        _ => {
+            return Err(bad(
+                "invalidValue",
+                format!("{field}: elenco di oggetti con «value» atteso"),
+            ));
+        }
     };
     optional_string(&value, &format!("{field}.value"))
 }
@@ -1678,15 +1728,25 @@ fn apply_user_attribute(
         s
     };
     let need = || value.ok_or_else(|| bad("invalidValue", format!("{shown}: manca «value»")));
-    if path.urn.as_deref().is_some_and(|u| u.eq_ignore_ascii_case(EXTENSION_SCHEMA)) {
+    if path
+        .urn
+        .as_deref()
+        .is_some_and(|u| u.eq_ignore_ascii_case(EXTENSION_SCHEMA))
+    {
         if path.attr.is_empty() {
             // The whole extension.
             if op == "remove" {
-                return Err(bad("invalidValue", "category è obbligatorio: non si può rimuovere"));
+                return Err(bad(
+                    "invalidValue",
+                    "category è obbligatorio: non si può rimuovere",
+                ));
             }
-            let obj = need()?
-                .as_object()
-                .ok_or_else(|| bad("invalidValue", format!("{EXTENSION_SCHEMA}: oggetto atteso")))?;
+            let obj = need()?.as_object().ok_or_else(|| {
+                bad(
+                    "invalidValue",
+                    format!("{EXTENSION_SCHEMA}: oggetto atteso"),
+                )
+            })?;
             for (k, v) in obj {
                 let p = PatchPath {
                     urn: Some(EXTENSION_SCHEMA.into()),
@@ -1699,7 +1759,10 @@ fn apply_user_attribute(
             return Ok(());
         }
         if path.filter.is_some() || path.sub.is_some() {
-            return Err(bad("invalidPath", format!("percorso non supportato: {shown}")));
+            return Err(bad(
+                "invalidPath",
+                format!("percorso non supportato: {shown}"),
+            ));
         }
         return match path.attr.to_ascii_lowercase().as_str() {
             "category" if op == "remove" => Err(bad(
@@ -1714,11 +1777,25 @@ fn apply_user_attribute(
                 "mutability",
                 "organization è in sola lettura: l'ente è quello del token",
             )),
-            _ => Err(bad("invalidPath", format!("attributo non supportato: {shown}"))),
+            _ => Err(bad(
+                "invalidPath",
+                format!("attributo non supportato: {shown}"),
+            )),
         };
     }
-    if path.urn.is_some() && !path.urn.as_deref().is_some_and(|u| u.eq_ignore_ascii_case(USER_SCHEMA)) {
-        return Err(bad("invalidPath", format!("schema sconosciuto: {}", path.urn.as_deref().unwrap_or_default())));
+    if path.urn.is_some()
+        && !path
+            .urn
+            .as_deref()
+            .is_some_and(|u| u.eq_ignore_ascii_case(USER_SCHEMA))
+    {
+        return Err(bad(
+            "invalidPath",
+            format!(
+                "schema sconosciuto: {}",
+                path.urn.as_deref().unwrap_or_default()
+            ),
+        ));
     }
     let attr = path.attr.to_ascii_lowercase();
     let simple = path.filter.is_none() && path.sub.is_none();
@@ -1753,7 +1830,12 @@ fn apply_user_attribute(
                     d.family_name = new;
                 }
             }
-            Some(_) => return Err(bad("invalidPath", format!("attributo non supportato: {shown}"))),
+            Some(_) => {
+                return Err(bad(
+                    "invalidPath",
+                    format!("attributo non supportato: {shown}"),
+                ));
+            }
         },
         "emails" => {
             let mut current = Some(d.email.clone()).filter(|e| !e.is_empty());
@@ -1763,7 +1845,10 @@ fn apply_user_attribute(
         "phonenumbers" => patch_single_value(&mut d.phone, op, path, value, "phoneNumbers")?,
         "active" if simple => {
             if op == "remove" {
-                return Err(bad("invalidValue", "active è obbligatorio: non si può rimuovere"));
+                return Err(bad(
+                    "invalidValue",
+                    "active è obbligatorio: non si può rimuovere",
+                ));
             }
             d.active = boolean(need()?, "active")?;
         }
@@ -1783,7 +1868,12 @@ fn apply_user_attribute(
         "id" | "meta" | "schemas" => {
             return Err(bad("mutability", format!("{shown} è in sola lettura")));
         }
-        _ => return Err(bad("invalidPath", format!("attributo non supportato: {shown}"))),
+        _ => {
+            return Err(bad(
+                "invalidPath",
+                format!("attributo non supportato: {shown}"),
+            ));
+        }
     }
     Ok(())
 }
@@ -1837,16 +1927,23 @@ fn apply_user_patch(d: &mut UserDraft, v: &Value) -> Result<(), ScimError> {
         match path {
             Some(p) => {
                 let path = parse_patch_path(&p)?;
-                if path.attr.is_empty() && !path.urn.as_deref().is_some_and(|u| u.eq_ignore_ascii_case(EXTENSION_SCHEMA)) {
+                if path.attr.is_empty()
+                    && !path
+                        .urn
+                        .as_deref()
+                        .is_some_and(|u| u.eq_ignore_ascii_case(EXTENSION_SCHEMA))
+                {
                     return Err(bad("invalidPath", format!("percorso non valido: «{p}»")));
                 }
                 apply_user_attribute(d, &op, &path, value.as_ref())?;
             }
             None => {
-                let obj = value
-                    .as_ref()
-                    .and_then(Value::as_object)
-                    .ok_or_else(|| bad("invalidValue", "senza «path», «value» dev'essere un oggetto"))?;
+                let obj = value.as_ref().and_then(Value::as_object).ok_or_else(|| {
+                    bad(
+                        "invalidValue",
+                        "senza «path», «value» dev'essere un oggetto",
+                    )
+                })?;
                 for (k, v) in obj {
                     if k.eq_ignore_ascii_case("schemas") {
                         continue;
@@ -1902,7 +1999,10 @@ async fn create_user(
         return Err(error(
             StatusCode::CONFLICT,
             Some("uniqueness"),
-            format!("userName: esiste già un utente con il codice fiscale {}", code.as_str()),
+            format!(
+                "userName: esiste già un utente con il codice fiscale {}",
+                code.as_str()
+            ),
         ));
     }
     let organization_id = ctx.who.user.organization_id;
@@ -2015,7 +2115,11 @@ async fn group_profile(state: &Shared, id: &str) -> Result<Profile, ScimError> {
         .ok_or_else(not_found)
 }
 
-async fn search_groups_with(state: &Shared, ctx: &ScimCtx, p: ListParams) -> Result<Response, ScimError> {
+async fn search_groups_with(
+    state: &Shared,
+    ctx: &ScimCtx,
+    p: ListParams,
+) -> Result<Response, ScimError> {
     let filter = match &p.filter {
         Some(f) if !f.trim().is_empty() => {
             let f = parse_filter(f).map_err(invalid_filter)?;
@@ -2025,7 +2129,9 @@ async fn search_groups_with(state: &Shared, ctx: &ScimCtx, p: ListParams) -> Res
         _ => None,
     };
     let needs_members = p.projection.wants_members()
-        || filter.as_ref().is_some_and(|f| format!("{f:?}").to_ascii_lowercase().contains("members"));
+        || filter
+            .as_ref()
+            .is_some_and(|f| format!("{f:?}").to_ascii_lowercase().contains("members"));
     let mut matching = Vec::new();
     for profile in catalogue::profiles(&state.app.db).await? {
         let members = if needs_members {
@@ -2079,7 +2185,10 @@ async fn group_response(
     };
     Ok(scim_response(
         StatusCode::OK,
-        &projection.apply(group_json(profile, members.as_deref(), &ctx.base), GROUP_SCHEMA),
+        &projection.apply(
+            group_json(profile, members.as_deref(), &ctx.base),
+            GROUP_SCHEMA,
+        ),
     ))
 }
 
@@ -2127,11 +2236,19 @@ async fn member_ids(state: &Shared, ctx: &ScimCtx, v: &Value) -> Result<Vec<i64>
         let id = match &raw {
             Value::String(s) => s.clone(),
             Value::Number(n) => n.to_string(),
-            _ => return Err(bad("invalidValue", "members: ogni membro ha un «value» (l'id dell'utente)")),
+            _ => {
+                return Err(bad(
+                    "invalidValue",
+                    "members: ogni membro ha un «value» (l'id dell'utente)",
+                ));
+            }
         };
-        let user = scoped_user(state, ctx, &id)
-            .await
-            .map_err(|_| bad("invalidValue", format!("members: utente sconosciuto «{id}»")))?;
+        let user = scoped_user(state, ctx, &id).await.map_err(|_| {
+            bad(
+                "invalidValue",
+                format!("members: utente sconosciuto «{id}»"),
+            )
+        })?;
         if !out.contains(&user.id) {
             out.push(user.id);
         }
@@ -2151,7 +2268,11 @@ async fn save_members(
 ) -> Result<(), ScimError> {
     let db = &state.app.db;
     let held: BTreeMap<i64, &Membership> = current.iter().map(|m| (m.user_id, m)).collect();
-    let to_add: Vec<i64> = desired.iter().filter(|u| !held.contains_key(u)).copied().collect();
+    let to_add: Vec<i64> = desired
+        .iter()
+        .filter(|u| !held.contains_key(u))
+        .copied()
+        .collect();
     let to_remove: Vec<&Membership> = current
         .iter()
         .filter(|m| !desired.contains(&m.user_id))
@@ -2196,7 +2317,11 @@ async fn save_members(
     Ok(())
 }
 
-fn group_attribute_error(profile: &Profile, key: &str, value: Option<&Value>) -> Result<(), ScimError> {
+fn group_attribute_error(
+    profile: &Profile,
+    key: &str,
+    value: Option<&Value>,
+) -> Result<(), ScimError> {
     let attr = split_urn(key).1.to_ascii_lowercase();
     match attr.as_str() {
         "displayname" => {
@@ -2213,8 +2338,13 @@ fn group_attribute_error(profile: &Profile, key: &str, value: Option<&Value>) ->
                 ))
             }
         }
-        "id" | "meta" | "externalid" => Err(bad("mutability", format!("{key} non si può cambiare"))),
-        _ => Err(bad("invalidPath", format!("attributo non supportato: {key}"))),
+        "id" | "meta" | "externalid" => {
+            Err(bad("mutability", format!("{key} non si può cambiare")))
+        }
+        _ => Err(bad(
+            "invalidPath",
+            format!("attributo non supportato: {key}"),
+        )),
     }
 }
 
@@ -2236,10 +2366,12 @@ async fn patch_group(
             Some(p) => (p, value),
             None => {
                 // No path: an object whose keys are attributes.
-                let obj = value
-                    .as_ref()
-                    .and_then(Value::as_object)
-                    .ok_or_else(|| bad("invalidValue", "senza «path», «value» dev'essere un oggetto"))?;
+                let obj = value.as_ref().and_then(Value::as_object).ok_or_else(|| {
+                    bad(
+                        "invalidValue",
+                        "senza «path», «value» dev'essere un oggetto",
+                    )
+                })?;
                 for (k, v) in obj {
                     if k.eq_ignore_ascii_case("schemas") {
                         continue;
@@ -2258,20 +2390,30 @@ async fn patch_group(
             }
         };
         let pp = parse_patch_path(&path)?;
-        if pp.urn.as_deref().is_some_and(|u| !u.eq_ignore_ascii_case(GROUP_SCHEMA)) || pp.attr.is_empty() {
+        if pp
+            .urn
+            .as_deref()
+            .is_some_and(|u| !u.eq_ignore_ascii_case(GROUP_SCHEMA))
+            || pp.attr.is_empty()
+        {
             return Err(bad("invalidPath", format!("percorso non valido: «{path}»")));
         }
         if !pp.attr.eq_ignore_ascii_case("members") {
             if pp.filter.is_some() || pp.sub.is_some() || op == "remove" {
                 return Err(group_attribute_error(&profile, &pp.attr, None)
                     .err()
-                    .unwrap_or_else(|| bad("mutability", format!("{} non si può cambiare", pp.attr))));
+                    .unwrap_or_else(|| {
+                        bad("mutability", format!("{} non si può cambiare", pp.attr))
+                    }));
             }
             group_attribute_error(&profile, &pp.attr, value.as_ref())?;
             continue;
         }
         if pp.sub.is_some() {
-            return Err(bad("invalidPath", format!("percorso non supportato: «{path}»")));
+            return Err(bad(
+                "invalidPath",
+                format!("percorso non supportato: «{path}»"),
+            ));
         }
         match (op.as_str(), &pp.filter) {
             ("remove", Some(f)) => {
@@ -2281,7 +2423,10 @@ async fn patch_group(
                     .filter(|u| eval(f, &json!({ "value": u.to_string(), "type": "User" })))
                     .collect();
                 if matched.is_empty() {
-                    return Err(bad("noTarget", "members: nessun membro corrisponde al filtro"));
+                    return Err(bad(
+                        "noTarget",
+                        "members: nessun membro corrisponde al filtro",
+                    ));
                 }
                 for u in matched {
                     desired.remove(&u);
@@ -2326,7 +2471,9 @@ async fn replace_group(
     let profile = group_profile(&state, &id).await?;
     let v = parse_body(&body)?;
     require_schema(&v, GROUP_SCHEMA)?;
-    let o = v.as_object().ok_or_else(|| bad("invalidSyntax", "oggetto atteso"))?;
+    let o = v
+        .as_object()
+        .ok_or_else(|| bad("invalidSyntax", "oggetto atteso"))?;
     if let Some(name) = get_ci(o, "displayName") {
         group_attribute_error(&profile, "displayName", Some(name))?;
     }
@@ -2419,7 +2566,11 @@ async fn schemas(ctx: ScimCtx) -> Response {
 async fn schema(ctx: ScimCtx, Path(id): Path<String>) -> Result<Response, ScimError> {
     let v = all_schemas(&ctx.base)
         .into_iter()
-        .find(|s| s["id"].as_str().is_some_and(|s| s.eq_ignore_ascii_case(&id)))
+        .find(|s| {
+            s["id"]
+                .as_str()
+                .is_some_and(|s| s.eq_ignore_ascii_case(&id))
+        })
         .ok_or_else(not_found)?;
     Ok(scim_response(StatusCode::OK, &v))
 }
@@ -2533,31 +2684,67 @@ fn schema_json(id: &str, name: &str, description: &str, attrs: Vec<Attr>, base: 
 
 fn attribute_definition_subs(with_sub_attributes: bool) -> Vec<Attr> {
     let mut subs = vec![
-        ro("name", "string", "The attribute's name.").required().exact(),
+        ro("name", "string", "The attribute's name.")
+            .required()
+            .exact(),
         ro("type", "string", "The attribute's data type.")
             .required()
-            .canonical(vec!["string", "complex", "boolean", "decimal", "integer", "dateTime", "reference", "binary"]),
-        ro("multiValued", "boolean", "Whether the attribute is multi-valued.").required(),
+            .canonical(vec![
+                "string",
+                "complex",
+                "boolean",
+                "decimal",
+                "integer",
+                "dateTime",
+                "reference",
+                "binary",
+            ]),
+        ro(
+            "multiValued",
+            "boolean",
+            "Whether the attribute is multi-valued.",
+        )
+        .required(),
         ro("description", "string", "The attribute's description.").exact(),
         ro("required", "boolean", "Whether the attribute is required."),
-        ro("canonicalValues", "string", "Suggested canonical values.").multi().exact(),
-        ro("caseExact", "boolean", "Whether a string attribute is case sensitive."),
-        ro("mutability", "string", "When the attribute can be (re)defined.")
-            .exact()
-            .canonical(vec!["readOnly", "readWrite", "immutable", "writeOnly"]),
+        ro("canonicalValues", "string", "Suggested canonical values.")
+            .multi()
+            .exact(),
+        ro(
+            "caseExact",
+            "boolean",
+            "Whether a string attribute is case sensitive.",
+        ),
+        ro(
+            "mutability",
+            "string",
+            "When the attribute can be (re)defined.",
+        )
+        .exact()
+        .canonical(vec!["readOnly", "readWrite", "immutable", "writeOnly"]),
         ro("returned", "string", "When the attribute is returned.")
             .exact()
             .canonical(vec!["always", "never", "default", "request"]),
         ro("uniqueness", "string", "How uniqueness is enforced.")
             .exact()
             .canonical(vec!["none", "server", "global"]),
-        ro("referenceTypes", "string", "The resource types a reference may refer to.").multi().exact(),
+        ro(
+            "referenceTypes",
+            "string",
+            "The resource types a reference may refer to.",
+        )
+        .multi()
+        .exact(),
     ];
     if with_sub_attributes {
         subs.push(
-            ro("subAttributes", "complex", "The sub-attributes of a complex attribute.")
-                .multi()
-                .subs(attribute_definition_subs(false)),
+            ro(
+                "subAttributes",
+                "complex",
+                "The sub-attributes of a complex attribute.",
+            )
+            .multi()
+            .subs(attribute_definition_subs(false)),
         );
     }
     subs
@@ -2665,50 +2852,111 @@ fn all_schemas(base: &str) -> Vec<Value> {
         ]),
     ];
     let spc = vec![
-        ro("documentationUri", "reference", "Documentation of this service.").refs(&["external"]).exact(),
+        ro(
+            "documentationUri",
+            "reference",
+            "Documentation of this service.",
+        )
+        .refs(&["external"])
+        .exact(),
         ro("patch", "complex", "PATCH configuration.")
             .required()
-            .subs(vec![ro("supported", "boolean", "Whether PATCH is supported.").required()]),
-        ro("bulk", "complex", "Bulk configuration.").required().subs(vec![
-            ro("supported", "boolean", "Whether bulk is supported.").required(),
-            ro("maxOperations", "integer", "Maximum number of operations.").required(),
-            ro("maxPayloadSize", "integer", "Maximum payload size in bytes.").required(),
-        ]),
-        ro("filter", "complex", "Filter configuration.").required().subs(vec![
-            ro("supported", "boolean", "Whether filters are supported.").required(),
-            ro("maxResults", "integer", "Maximum number of resources returned.").required(),
-        ]),
-        ro("changePassword", "complex", "Password change configuration.")
-            .required()
-            .subs(vec![ro("supported", "boolean", "Whether it is supported.").required()]),
-        ro("sort", "complex", "Sort configuration.")
-            .required()
-            .subs(vec![ro("supported", "boolean", "Whether sorting is supported.").required()]),
-        ro("etag", "complex", "ETag configuration.")
-            .required()
-            .subs(vec![ro("supported", "boolean", "Whether ETags are supported.").required()]),
-        ro("authenticationSchemes", "complex", "Supported authentication schemes.")
-            .multi()
+            .subs(vec![
+                ro("supported", "boolean", "Whether PATCH is supported.").required(),
+            ]),
+        ro("bulk", "complex", "Bulk configuration.")
             .required()
             .subs(vec![
-                ro("type", "string", "The authentication scheme.")
-                    .required()
-                    .canonical(vec!["oauth", "oauth2", "oauthbearertoken", "httpbasic", "httpdigest"]),
-                ro("name", "string", "The scheme's name.").required(),
-                ro("description", "string", "The scheme's description.").required(),
-                ro("specUri", "reference", "The scheme's specification.").refs(&["external"]).exact(),
-                ro("documentationUri", "reference", "The scheme's documentation.").refs(&["external"]).exact(),
-                ro("primary", "boolean", "Whether this is the preferred scheme."),
+                ro("supported", "boolean", "Whether bulk is supported.").required(),
+                ro("maxOperations", "integer", "Maximum number of operations.").required(),
+                ro(
+                    "maxPayloadSize",
+                    "integer",
+                    "Maximum payload size in bytes.",
+                )
+                .required(),
             ]),
+        ro("filter", "complex", "Filter configuration.")
+            .required()
+            .subs(vec![
+                ro("supported", "boolean", "Whether filters are supported.").required(),
+                ro(
+                    "maxResults",
+                    "integer",
+                    "Maximum number of resources returned.",
+                )
+                .required(),
+            ]),
+        ro(
+            "changePassword",
+            "complex",
+            "Password change configuration.",
+        )
+        .required()
+        .subs(vec![
+            ro("supported", "boolean", "Whether it is supported.").required(),
+        ]),
+        ro("sort", "complex", "Sort configuration.")
+            .required()
+            .subs(vec![
+                ro("supported", "boolean", "Whether sorting is supported.").required(),
+            ]),
+        ro("etag", "complex", "ETag configuration.")
+            .required()
+            .subs(vec![
+                ro("supported", "boolean", "Whether ETags are supported.").required(),
+            ]),
+        ro(
+            "authenticationSchemes",
+            "complex",
+            "Supported authentication schemes.",
+        )
+        .multi()
+        .required()
+        .subs(vec![
+            ro("type", "string", "The authentication scheme.")
+                .required()
+                .canonical(vec![
+                    "oauth",
+                    "oauth2",
+                    "oauthbearertoken",
+                    "httpbasic",
+                    "httpdigest",
+                ]),
+            ro("name", "string", "The scheme's name.").required(),
+            ro("description", "string", "The scheme's description.").required(),
+            ro("specUri", "reference", "The scheme's specification.")
+                .refs(&["external"])
+                .exact(),
+            ro(
+                "documentationUri",
+                "reference",
+                "The scheme's documentation.",
+            )
+            .refs(&["external"])
+            .exact(),
+            ro(
+                "primary",
+                "boolean",
+                "Whether this is the preferred scheme.",
+            ),
+        ]),
     ];
     let resource_type = vec![
-        ro("name", "string", "The resource type's name.").required().exact().unique(),
-        ro("description", "string", "The resource type's description."),
-        ro("endpoint", "reference", "The endpoint, relative to the base URL.")
+        ro("name", "string", "The resource type's name.")
             .required()
             .exact()
-            .unique()
-            .refs(&["uri"]),
+            .unique(),
+        ro("description", "string", "The resource type's description."),
+        ro(
+            "endpoint",
+            "reference",
+            "The endpoint, relative to the base URL.",
+        )
+        .required()
+        .exact()
+        .unique()
+        .refs(&["uri"]),
         ro("schema", "reference", "The core schema.")
             .required()
             .exact()
@@ -2740,9 +2988,27 @@ fn all_schemas(base: &str) -> Vec<Value> {
             extension,
             base,
         ),
-        schema_json(GROUP_SCHEMA, "Group", "Group: a profile of the application catalogue", group, base),
-        schema_json(SPC_SCHEMA, "ServiceProviderConfig", "Service Provider Configuration", spc, base),
-        schema_json(RESOURCE_TYPE_SCHEMA, "ResourceType", "Resource Type", resource_type, base),
+        schema_json(
+            GROUP_SCHEMA,
+            "Group",
+            "Group: a profile of the application catalogue",
+            group,
+            base,
+        ),
+        schema_json(
+            SPC_SCHEMA,
+            "ServiceProviderConfig",
+            "Service Provider Configuration",
+            spc,
+            base,
+        ),
+        schema_json(
+            RESOURCE_TYPE_SCHEMA,
+            "ResourceType",
+            "Resource Type",
+            resource_type,
+            base,
+        ),
         schema_json(SCHEMA_SCHEMA, "Schema", "Schema definition", schema, base),
     ]
 }
@@ -2757,14 +3023,19 @@ mod tests {
 
     #[test]
     fn filters_parse_with_precedence_and_urns() {
-        let f = parse_filter(r#"userName eq "RSSMRA80A01H501U" and active eq true or not (externalId pr)"#)
-            .unwrap();
+        let f = parse_filter(
+            r#"userName eq "RSSMRA80A01H501U" and active eq true or not (externalId pr)"#,
+        )
+        .unwrap();
         let Filter::Or(left, right) = f else {
             panic!("or binds loosest")
         };
         assert!(matches!(*left, Filter::And(_, _)));
         assert!(matches!(*right, Filter::Not(_)));
-        let f = parse_filter(&format!(r#"{EXTENSION_SCHEMA}:category eq "public_employee""#)).unwrap();
+        let f = parse_filter(&format!(
+            r#"{EXTENSION_SCHEMA}:category eq "public_employee""#
+        ))
+        .unwrap();
         let Filter::Cmp(p, CmpOp::Eq, _) = f else {
             panic!()
         };
@@ -2772,7 +3043,12 @@ mod tests {
         assert_eq!(p.attr, "category");
         let f = parse_filter(r#"emails[value eq "a@b.it"]"#).unwrap();
         assert!(matches!(f, Filter::ValuePath(_, _)));
-        assert_eq!(path("urn:ietf:params:scim:schemas:core:2.0:User:name.givenName").sub.as_deref(), Some("givenName"));
+        assert_eq!(
+            path("urn:ietf:params:scim:schemas:core:2.0:User:name.givenName")
+                .sub
+                .as_deref(),
+            Some("givenName")
+        );
     }
 
     #[test]
@@ -2807,11 +3083,17 @@ mod tests {
     #[test]
     fn in_memory_evaluation_matches_multi_valued_attributes() {
         let g = json!({"id": "3", "displayName": "PTT - Ente impositore", "members": [{"value": "7"}, {"value": "9"}]});
-        assert!(eval(&parse_filter(r#"displayName eq "ptt - ente impositore""#).unwrap(), &g));
+        assert!(eval(
+            &parse_filter(r#"displayName eq "ptt - ente impositore""#).unwrap(),
+            &g
+        ));
         assert!(eval(&parse_filter(r#"members[value eq "9"]"#).unwrap(), &g));
         assert!(eval(&parse_filter(r#"members.value eq "7""#).unwrap(), &g));
         assert!(!eval(&parse_filter(r#"members.value eq "8""#).unwrap(), &g));
-        assert!(eval(&parse_filter(r#"displayName co "ente" and not (id eq "4")"#).unwrap(), &g));
+        assert!(eval(
+            &parse_filter(r#"displayName co "ente" and not (id eq "4")"#).unwrap(),
+            &g
+        ));
     }
 
     fn draft() -> UserDraft {
@@ -2850,21 +3132,41 @@ mod tests {
         assert!(!d.active);
         assert_eq!(d.external_id.as_deref(), Some("HR-1"));
         assert_eq!(d.category, "contractor_employee");
-        patch(&mut d, json!([{"op": "remove", "path": "phoneNumbers[value eq \"0532 123456\"]"}])).unwrap();
+        patch(
+            &mut d,
+            json!([{"op": "remove", "path": "phoneNumbers[value eq \"0532 123456\"]"}]),
+        )
+        .unwrap();
         assert_eq!(d.phone, None);
-        let e = patch(&mut d, json!([{"op": "remove", "path": "phoneNumbers[value eq \"x\"]"}])).unwrap_err();
+        let e = patch(
+            &mut d,
+            json!([{"op": "remove", "path": "phoneNumbers[value eq \"x\"]"}]),
+        )
+        .unwrap_err();
         assert_eq!(e.scim_type, Some("noTarget"));
     }
 
     #[test]
     fn user_patches_refuse_what_cannot_change() {
         let cases = [
-            (json!([{"op": "replace", "path": "userName", "value": "VRDNNA82D50D548K"}]), "mutability"),
+            (
+                json!([{"op": "replace", "path": "userName", "value": "VRDNNA82D50D548K"}]),
+                "mutability",
+            ),
             (json!([{"op": "remove", "path": "active"}]), "invalidValue"),
-            (json!([{"op": "add", "path": "groups", "value": [{"value": "1"}]}]), "mutability"),
-            (json!([{"op": "add", "path": "nickName", "value": "x"}]), "invalidPath"),
+            (
+                json!([{"op": "add", "path": "groups", "value": [{"value": "1"}]}]),
+                "mutability",
+            ),
+            (
+                json!([{"op": "add", "path": "nickName", "value": "x"}]),
+                "invalidPath",
+            ),
             (json!([{"op": "remove"}]), "noTarget"),
-            (json!([{"op": "move", "path": "active", "value": true}]), "invalidSyntax"),
+            (
+                json!([{"op": "move", "path": "active", "value": true}]),
+                "invalidSyntax",
+            ),
             (json!([]), "invalidSyntax"),
         ];
         for (ops, expected) in cases {

@@ -74,6 +74,11 @@ async fn a_local_administrator_enables_within_the_catalogue_rules() {
     let (t, server, sink, _d) = world().await;
     let admin = client();
     login(&server, &admin, LOCAL_ADMIN, DEMO_PASSWORD).await;
+    let help = text(&admin, server.url("/admin/assistenza")).await;
+    assert!(
+        help.contains("Abilitazione massiva") && help.contains("id=\"concessionari\""),
+        "online help inside the console"
+    );
     let anna = user_id(&t, EMPLOYEE).await;
     let page = format!("/admin/utenti/{anna}");
     let html = text(&admin, server.url(&page)).await;
