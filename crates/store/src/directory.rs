@@ -409,3 +409,21 @@ pub async fn organization_by_code(db: &Db, code: &str) -> Result<Option<Organiza
     .fetch_optional(db.pool())
     .await?)
 }
+
+#[derive(Clone, Debug, FromRow, serde::Serialize)]
+pub struct Office {
+    pub id: i64,
+    pub organization_id: i64,
+    pub code: String,
+    pub name: String,
+    pub region: Option<String>,
+    pub mailbox: Option<String>,
+}
+
+pub async fn offices(db: &Db) -> Result<Vec<Office>> {
+    Ok(sqlx::query_as(
+        "SELECT id, organization_id, code, name, region, mailbox FROM offices ORDER BY name",
+    )
+    .fetch_all(db.pool())
+    .await?)
+}

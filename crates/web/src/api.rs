@@ -274,6 +274,42 @@ pub async fn organizations(
     Ok(Json(list))
 }
 
+#[derive(Deserialize, ToSchema)]
+pub struct NewOrganization {
+    pub code: String,
+    pub name: String,
+    /// A kind code, e.g. `municipality`, `concessionaire`, `tax_agency`.
+    pub kind: String,
+    /// Codice fiscale / partita IVA (11 digits with check digit).
+    #[serde(default)]
+    pub fiscal_code: String,
+    pub parent_id: Option<i64>,
+    #[serde(default)]
+    pub region: String,
+}
+
+#[utoipa::path(post, path = "/api/v1/organizations", tag = "directory", request_body = NewOrganization,
+    responses((status = 201, body = Created), (status = 400, body = ApiError), (status = 403, body = ApiError)))]
+pub async fn create_organization(
+    State(state): State<Shared>,
+    a: ApiActor,
+    Json(b): Json<NewOrganization>,
+) -> Result<(StatusCode, Json<Created>), ApiError> {
+    let input = sportello_app::organizations::OrganizationInput {
+        code: b.code,
+        name: b.name,
+        kind: b.kind,
+        fiscal_code: b.fiscal_code,
+        parent_id: b.parent_id,
+        region: b.region,
+    };
+    let id = state
+        .app
+        .create_organization(Some(&a.who), &input, &a.origin)
+        .await?;
+    Ok((StatusCode::CREATED, Json(Created { id })))
+}
+
 #[derive(Serialize, ToSchema)]
 pub struct Application {
     pub id: i64,
@@ -890,9 +926,9 @@ pub async fn audit_history(
 #[derive(OpenApi)]
 #[openapi(
     info(title = "Sportello API", description = "Delegated access administration: directory, catalogue, sub-delegation, appointments, audit."),
-    paths(me, organizations, applications, create_application, create_profile, set_rules, users, create_user, user, enable, change_profile, revoke,
+    paths(me, organizations, create_organization, applications, create_application, create_profile, set_rules, users, create_user, user, enable, change_profile, revoke,
           set_active, unlock, delete_user, subdelegations, subdelegate, revoke_subdelegation, appointments, decide, audit_history),
-    components(schemas(ApiError, Me, Service, Organization, Application, Profile, NewApplication, NewProfile, Rules, Created, User, NewUser,
+    components(schemas(ApiError, Me, Service, Organization, NewOrganization, Application, Profile, NewApplication, NewProfile, Rules, Created, User, NewUser,
                        UserDetail, Enablement, ProfileChoice, AccountState, Subdelegation, NewSubdelegation, Appointment, Decision, AuditEvent)),
     tags((name = "identity"), (name = "directory"), (name = "catalogue"), (name = "delegation"), (name = "audit"))
 )]
@@ -914,7 +950,10 @@ pub fn routes() -> Router<Shared> {
     Router::new()
         .route("/api/v1/openapi.json", get(openapi))
         .route("/api/v1/me", get(me))
-        .route("/api/v1/organizations", get(organizations))
+        .route(
+            "/api/v1/organizations",
+            get(organizations).post(create_organization),
+        )
         .route(
             "/api/v1/applications",
             get(applications).post(create_application),

@@ -1174,3 +1174,143 @@ pub async fn help(ctx: Ctx) -> Result<Html<String>, WebError> {
     }
     render(&HelpPage { ctx: ctx.page() })
 }
+
+pub struct OrgRow {
+    pub id: i64,
+    pub code: String,
+    pub name: String,
+    pub kind: &'static str,
+    pub fiscal_code: Option<String>,
+    pub region: Option<String>,
+    pub depth: usize,
+    /// Bootstrap margin step (0-5) for the depth.
+    pub indent: usize,
+    pub offices: Vec<String>,
+}
+
+#[derive(Template)]
+#[template(path = "organizations.html")]
+struct OrganizationsPage {
+    ctx: PageCtx,
+    f: FormErrors,
+    orgs: Vec<OrgRow>,
+    kinds: Vec<(&'static str, &'static str)>,
+    notice: Option<&'static str>,
+}
+
+async fn organizations_page(
+    state: &Shared,
+    ctx: &Ctx,
+    f: FormErrors,
+    notice: Option<&'static str>,
+) -> Result<Response, WebError> {
+    let s = ctx.session.as_ref().ok_or(WebError::NeedsLogin)?;
+    let in_scope = scope(state, s).await?;
+    let db = &state.app.db;
+    let all = directory::organizations(db).await.map_err(AppError::from)?;
+    let offices = directory::offices(db).await.map_err(AppError::from)?;
+    // Depth-first: each body under the one it hangs from.
+    let mut orgs = Vec::new();
+    fn walk(
+        all: &[directory::Organization],
+        offices: &[directory::Office],
+        parent: Option<i64>,
+        depth: usize,
+        scope: &[i64],
+        out: &mut Vec<OrgRow>,
+    ) {
+        for o in all.iter().filter(|o| o.parent_id == parent) {
+            if scope.contains(&o.id) {
+                out.push(OrgRow {
+                    id: o.id,
+                    code: o.code.clone(),
+                    name: o.name.clone(),
+                    kind: sportello_core::catalogue::org_kind_label(&o.kind).unwrap_or("—"),
+                    fiscal_code: o.fiscal_code.clone(),
+                    region: o.region.clone(),
+                    depth,
+                    indent: (depth * 3).min(5),
+                    offices: offices
+                        .iter()
+                        .filter(|x| x.organization_id == o.id)
+                        .map(|x| format!("{} ({})", x.name, x.mailbox.clone().unwrap_or_default()))
+                        .collect(),
+                });
+            }
+            walk(all, offices, Some(o.id), depth + 1, scope, out);
+        }
+    }
+    walk(&all, &offices, None, 0, &in_scope, &mut orgs);
+    let kinds = if s.actor.has(Role::CentralAdmin) {
+        sportello_core::catalogue::ORG_KINDS.to_vec()
+    } else {
+        sportello_core::catalogue::ORG_KINDS
+            .iter()
+            .filter(|(k, _)| sportello_core::catalogue::is_dependent_kind(k))
+            .copied()
+            .collect()
+    };
+    let status = if f.is_empty() {
+        StatusCode::OK
+    } else {
+        StatusCode::BAD_REQUEST
+    };
+    let html = render(&OrganizationsPage {
+        ctx: ctx.page(),
+        f,
+        orgs,
+        kinds,
+        notice,
+    })?;
+    Ok((status, html).into_response())
+}
+
+pub async fn organizations(
+    State(state): State<Shared>,
+    ctx: Ctx,
+    Query(q): Query<NoticeQuery>,
+) -> Result<Response, WebError> {
+    let n = (q.esito == "creato").then(|| i18n::t(ctx.lang, "org.created"));
+    organizations_page(&state, &ctx, FormErrors::default(), n).await
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub struct OrganizationForm {
+    csrf_token: String,
+    code: String,
+    name: String,
+    kind: String,
+    fiscal_code: String,
+    parent_id: String,
+    region: String,
+}
+
+pub async fn create_organization(
+    State(state): State<Shared>,
+    ctx: Ctx,
+    f: FormResult<OrganizationForm>,
+) -> Result<Response, WebError> {
+    let input = form(f)?;
+    ctx.check_csrf(&input.csrf_token)?;
+    let org = sportello_app::organizations::OrganizationInput {
+        code: input.code,
+        name: input.name,
+        kind: input.kind,
+        fiscal_code: input.fiscal_code,
+        parent_id: input.parent_id.trim().parse().ok(),
+        region: input.region,
+    };
+    let mut errors = FormErrors::default();
+    match state
+        .app
+        .create_organization(ctx.session.as_ref(), &org, &ctx.origin)
+        .await
+    {
+        Ok(_) => Ok(Redirect::to("/admin/enti?esito=creato").into_response()),
+        Err(e) => {
+            field_error(ctx.lang, e, &mut errors)?;
+            organizations_page(&state, &ctx, errors, None).await
+        }
+    }
+}

@@ -33,6 +33,20 @@ impl Lang {
 
 /// (key, Italian, English)
 const TEXTS: &[(&str, &str, &str)] = &[
+    ("nav.organizations", "Enti", "Organizations"),
+    ("org.title", "Enti e uffici", "Organizations and offices"),
+    ("org.new", "Nuovo ente", "New organization"),
+    ("org.name", "Denominazione", "Name"),
+    ("org.kind", "Tipo di ente", "Kind"),
+    ("org.parent", "Dipende da", "Hangs under"),
+    (
+        "org.fiscal_code",
+        "Codice fiscale / partita IVA",
+        "Tax code / VAT number",
+    ),
+    ("org.region", "Regione", "Region"),
+    ("org.create", "Crea l'ente", "Create the organization"),
+    ("org.created", "Ente creato.", "Organization created."),
     (
         "appt.choose_org",
         "Scegli l'ente",

@@ -141,6 +141,10 @@ pub fn router(state: Shared) -> Router {
         )
         .route("/admin/audit", get(console::audit_history))
         .route("/admin/assistenza", get(console::help))
+        .route(
+            "/admin/enti",
+            get(console::organizations).post(console::create_organization),
+        )
         .route("/admin/catalogo", get(catalogue_pages::show))
         .route(
             "/admin/catalogo/applicazioni",

@@ -123,7 +123,10 @@ pub fn routes() -> Router<Shared> {
                 .delete(delete_group)
                 .fallback(method_not_allowed),
         )
-        .route("/scim/v2/.search", any(not_implemented))
+        .route(
+            "/scim/v2/.search",
+            post(search_root).fallback(method_not_allowed),
+        )
         .route("/scim/v2/Bulk", any(not_implemented))
         .route("/scim/v2/Me", any(not_implemented))
         .route("/scim/v2", any(not_found_route))
@@ -1375,26 +1378,34 @@ async fn user_response(
     Ok(res)
 }
 
+/// A window of the users matching `cond`, rendered, and how many match.
+async fn users_window(
+    state: &Shared,
+    ctx: &ScimCtx,
+    cond: &Cond,
+    offset: i64,
+    count: i64,
+) -> Result<(Vec<Value>, i64), ScimError> {
+    let (users, total) = store::users_page(&state.app.db, &ctx.scope, cond, offset, count)
+        .await
+        .map_err(|e| match e {
+            store::PageError::Filter(e) => invalid_filter(e.0),
+            store::PageError::Store(e) => internal(e),
+        })?;
+    Ok((render_users(state, ctx, &users).await?, total))
+}
+
 async fn search_users_with(
     state: &Shared,
     ctx: &ScimCtx,
     p: ListParams,
 ) -> Result<Response, ScimError> {
-    let cond = match &p.filter {
-        Some(f) if !f.trim().is_empty() => {
-            user_condition(&parse_filter(f).map_err(invalid_filter)?, None)?
-        }
-        _ => Cond::True,
+    let cond = match parsed_filter(&p)? {
+        Some(f) => user_condition(&f, None)?,
+        None => Cond::True,
     };
-    let (users, total) =
-        store::users_page(&state.app.db, &ctx.scope, &cond, p.start_index - 1, p.count)
-            .await
-            .map_err(|e| match e {
-                store::PageError::Filter(e) => invalid_filter(e.0),
-                store::PageError::Store(e) => internal(e),
-            })?;
-    let resources = render_users(state, ctx, &users)
-        .await?
+    let (users, total) = users_window(state, ctx, &cond, p.start_index - 1, p.count).await?;
+    let resources = users
         .into_iter()
         .map(|v| p.projection.apply(v, USER_SCHEMA))
         .collect();
@@ -1748,6 +1759,9 @@ fn apply_user_attribute(
                 )
             })?;
             for (k, v) in obj {
+                if k.eq_ignore_ascii_case("schemas") {
+                    continue;
+                }
                 let p = PatchPath {
                     urn: Some(EXTENSION_SCHEMA.into()),
                     attr: k.clone(),
@@ -2115,23 +2129,16 @@ async fn group_profile(state: &Shared, id: &str) -> Result<Profile, ScimError> {
         .ok_or_else(not_found)
 }
 
-async fn search_groups_with(
+/// Every group matching `filter` (the catalogue is small), with its members
+/// in the caller's scope when they are asked for or filtered on.
+async fn matching_groups(
     state: &Shared,
     ctx: &ScimCtx,
-    p: ListParams,
-) -> Result<Response, ScimError> {
-    let filter = match &p.filter {
-        Some(f) if !f.trim().is_empty() => {
-            let f = parse_filter(f).map_err(invalid_filter)?;
-            check_group_filter(&f, false)?;
-            Some(f)
-        }
-        _ => None,
-    };
-    let needs_members = p.projection.wants_members()
-        || filter
-            .as_ref()
-            .is_some_and(|f| format!("{f:?}").to_ascii_lowercase().contains("members"));
+    filter: Option<&Filter>,
+    projection: &Projection,
+) -> Result<Vec<Value>, ScimError> {
+    let needs_members = projection.wants_members()
+        || filter.is_some_and(|f| format!("{f:?}").to_ascii_lowercase().contains("members"));
     let mut matching = Vec::new();
     for profile in catalogue::profiles(&state.app.db).await? {
         let members = if needs_members {
@@ -2140,16 +2147,83 @@ async fn search_groups_with(
             None
         };
         let v = group_json(&profile, members.as_deref(), &ctx.base);
-        if filter.as_ref().is_none_or(|f| eval(f, &v)) {
+        if filter.is_none_or(|f| eval(f, &v)) {
             matching.push(v);
         }
     }
+    Ok(matching)
+}
+
+fn parsed_filter(p: &ListParams) -> Result<Option<Filter>, ScimError> {
+    match &p.filter {
+        Some(f) if !f.trim().is_empty() => Ok(Some(parse_filter(f).map_err(invalid_filter)?)),
+        _ => Ok(None),
+    }
+}
+
+async fn search_groups_with(
+    state: &Shared,
+    ctx: &ScimCtx,
+    p: ListParams,
+) -> Result<Response, ScimError> {
+    let filter = parsed_filter(&p)?;
+    if let Some(f) = &filter {
+        check_group_filter(f, false)?;
+    }
+    let matching = matching_groups(state, ctx, filter.as_ref(), &p.projection).await?;
     let total = matching.len() as i64;
     let resources = matching
         .into_iter()
         .skip((p.start_index - 1) as usize)
         .take(p.count as usize)
         .map(|v| p.projection.apply(v, GROUP_SCHEMA))
+        .collect();
+    Ok(list_response(total, p.start_index, resources))
+}
+
+/// `POST /.search` (RFC 7644 §3.4.3): users first, then groups. A filter
+/// that names attributes of one resource type only selects from that type.
+async fn search_root(
+    State(state): State<Shared>,
+    ctx: ScimCtx,
+    body: Bytes,
+) -> Result<Response, ScimError> {
+    let p = list_params_from_search(&parse_body(&body)?)?;
+    let filter = parsed_filter(&p)?;
+    let user_cond = match &filter {
+        None => Some(Cond::True),
+        Some(f) => user_condition(f, None).ok(),
+    };
+    let groups_apply = filter
+        .as_ref()
+        .is_none_or(|f| check_group_filter(f, false).is_ok());
+    if user_cond.is_none() && !groups_apply {
+        return Err(invalid_filter(
+            "il filtro non si applica né agli utenti né ai gruppi",
+        ));
+    }
+    let offset = p.start_index - 1;
+    let (users, users_total) = match &user_cond {
+        Some(c) => users_window(&state, &ctx, c, offset, p.count).await?,
+        None => (Vec::new(), 0),
+    };
+    let groups = if groups_apply {
+        matching_groups(&state, &ctx, filter.as_ref(), &p.projection).await?
+    } else {
+        Vec::new()
+    };
+    let total = users_total + groups.len() as i64;
+    let remaining = (p.count as usize).saturating_sub(users.len());
+    let resources = users
+        .into_iter()
+        .map(|v| p.projection.apply(v, USER_SCHEMA))
+        .chain(
+            groups
+                .into_iter()
+                .skip((offset - users_total).max(0) as usize)
+                .take(remaining)
+                .map(|v| p.projection.apply(v, GROUP_SCHEMA)),
+        )
         .collect();
     Ok(list_response(total, p.start_index, resources))
 }

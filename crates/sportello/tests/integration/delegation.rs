@@ -751,3 +751,91 @@ async fn the_central_administrator_edits_the_catalogue_and_the_rules_apply_at_on
         403
     );
 }
+
+#[tokio::test]
+async fn organizations_form_a_tree_and_local_administrators_add_only_dependent_bodies() {
+    let (t, server, _sink, _d) = world().await;
+    let central = client();
+    login(&server, &central, CENTRAL_ADMIN, DEMO_PASSWORD).await;
+    let res = post(
+        &central,
+        &server,
+        "/admin/enti",
+        "/admin/enti",
+        &[
+            ("code", "C-A944"),
+            ("name", "Comune di Bologna"),
+            ("kind", "municipality"),
+            ("fiscal_code", "01232710374"),
+            ("region", "Emilia-Romagna"),
+        ],
+    )
+    .await;
+    assert_eq!(res.status(), 303, "{}", res.text().await.unwrap());
+    let res = post(
+        &central,
+        &server,
+        "/admin/enti",
+        "/admin/enti",
+        &[
+            ("code", "C-X"),
+            ("name", "Comune di Prova"),
+            ("kind", "municipality"),
+            ("fiscal_code", "01232710375"),
+        ],
+    )
+    .await;
+    assert_eq!(res.status(), 400);
+    assert!(
+        res.text()
+            .await
+            .unwrap()
+            .contains("cifra di controllo errata")
+    );
+    // The municipality's administrator registers its municipal company under it, nothing else.
+    let local = client();
+    login(&server, &local, LOCAL_ADMIN, DEMO_PASSWORD).await;
+    let comune: i64 = sqlx::query_scalar("SELECT id FROM organizations WHERE code = 'C-D548'")
+        .fetch_one(t.db.pool())
+        .await
+        .unwrap();
+    let comune = comune.to_string();
+    let res = post(
+        &local,
+        &server,
+        "/admin/enti",
+        "/admin/enti",
+        &[
+            ("code", "HERA-FE"),
+            ("name", "Azienda servizi Ferrara"),
+            ("kind", "municipal_company"),
+            ("parent_id", &comune),
+        ],
+    )
+    .await;
+    assert_eq!(res.status(), 303);
+    let res = post(
+        &local,
+        &server,
+        "/admin/enti",
+        "/admin/enti",
+        &[
+            ("code", "C-ZZ"),
+            ("name", "Altro comune"),
+            ("kind", "municipality"),
+        ],
+    )
+    .await;
+    assert_eq!(res.status(), 403);
+    let tree = text(&local, server.url("/admin/enti")).await;
+    assert!(
+        tree.contains("Azienda servizi Ferrara") && !tree.contains("Comune di Bologna"),
+        "a local administrator sees only his tree"
+    );
+    let parent: String = sqlx::query_scalar("SELECT p.code FROM organizations o JOIN organizations p ON p.id = o.parent_id WHERE o.code = 'HERA-FE'")
+        .fetch_one(t.db.pool())
+        .await
+        .unwrap();
+    assert_eq!(parent, "C-D548");
+    assert_eq!(audit_count(&t, "organization.create").await, 2);
+}
