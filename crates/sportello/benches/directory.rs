@@ -818,34 +818,35 @@ impl Query {
         rows.len()
     }
 
+    /// The plan as the database would run the query now. Not from sqlx's
+    /// statement cache: a cached `EXPLAIN QUERY PLAN` never touches the
+    /// database file, so SQLite would not notice an index created since.
     async fn explain(&self, db: &Db) -> Vec<String> {
-        match db.backend() {
+        let mut conn = db.pool().acquire().await.unwrap();
+        let (sql, column) = match db.backend() {
             sportello_store::Backend::Sqlite => {
-                match self
-                    .bound(format!("EXPLAIN QUERY PLAN {}", self.sql))
-                    .fetch_all(db.pool())
+                // A read makes this connection reload a changed schema.
+                sqlx::query("SELECT COUNT(*) FROM sqlite_schema")
+                    .fetch_one(&mut *conn)
                     .await
-                {
-                    Ok(rows) => rows
-                        .iter()
-                        .map(|r| r.try_get::<String, _>(3).unwrap_or_default())
-                        .collect(),
-                    Err(e) => vec![format!("(EXPLAIN failed: {e})")],
-                }
+                    .unwrap();
+                (format!("EXPLAIN QUERY PLAN {}", self.sql), 3)
             }
             sportello_store::Backend::Postgres => {
-                match self
-                    .bound(format!("EXPLAIN (ANALYZE, COSTS OFF) {}", self.sql))
-                    .fetch_all(db.pool())
-                    .await
-                {
-                    Ok(rows) => rows
-                        .iter()
-                        .map(|r| r.try_get::<String, _>(0).unwrap_or_default())
-                        .collect(),
-                    Err(e) => vec![format!("(EXPLAIN failed: {e})")],
-                }
+                (format!("EXPLAIN (ANALYZE, COSTS OFF) {}", self.sql), 0)
             }
+        };
+        match self
+            .bound(sql)
+            .persistent(false)
+            .fetch_all(&mut *conn)
+            .await
+        {
+            Ok(rows) => rows
+                .iter()
+                .map(|r| r.try_get::<String, _>(column).unwrap_or_default())
+                .collect(),
+            Err(e) => vec![format!("(EXPLAIN failed: {e})")],
         }
     }
 }
