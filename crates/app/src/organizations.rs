@@ -144,6 +144,7 @@ impl App {
     }
 
     /// Adds an office (with its functional mailbox) to an organization.
+    #[allow(clippy::too_many_arguments)]
     pub async fn create_office(
         &self,
         who: Option<&SessionUser>,
