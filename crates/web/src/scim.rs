@@ -397,6 +397,19 @@ impl AttrPath {
         })
     }
 
+    /// Like `parse`, also accepting the bare URN of the extension (for
+    /// `attributes` and `excludedAttributes`): then `attr` is empty.
+    fn parse_projection(s: &str) -> Result<AttrPath, String> {
+        match split_urn(s.trim()) {
+            (Some(urn), "") if urn == EXTENSION_SCHEMA => Ok(AttrPath {
+                urn: Some(urn),
+                attr: String::new(),
+                sub: None,
+            }),
+            _ => AttrPath::parse(s),
+        }
+    }
+
     fn is(&self, attr: &str) -> bool {
         self.attr.eq_ignore_ascii_case(attr)
     }
@@ -900,6 +913,17 @@ fn eval(f: &Filter, obj: &Value) -> bool {
     }
 }
 
+/// Whether a filter names the attribute (at its top level).
+fn names_attribute(f: &Filter, attr: &str) -> bool {
+    match f {
+        Filter::And(a, b) | Filter::Or(a, b) => {
+            names_attribute(a, attr) || names_attribute(b, attr)
+        }
+        Filter::Not(a) => names_attribute(a, attr),
+        Filter::Present(p) | Filter::Cmp(p, _, _) | Filter::ValuePath(p, _) => p.is(attr),
+    }
+}
+
 /// Checks that a Group filter names only Group attributes.
 fn check_group_filter(f: &Filter, within_members: bool) -> Result<(), ScimError> {
     let known = |p: &AttrPath| -> bool {
@@ -911,12 +935,15 @@ fn check_group_filter(f: &Filter, within_members: bool) -> Result<(), ScimError>
         if within_members {
             return sub.is_none() && matches!(attr.as_str(), "value" | "display" | "type" | "$ref");
         }
-        match (attr.as_str(), sub.as_deref()) {
-            ("id" | "displayname" | "externalid", None) => true,
-            ("members", None | Some("value" | "display" | "type" | "$ref")) => true,
-            ("meta", Some("resourcetype" | "location")) => true,
-            _ => false,
-        }
+        matches!(
+            (attr.as_str(), sub.as_deref()),
+            ("id" | "displayname" | "externalid", None)
+                | (
+                    "members",
+                    None | Some("value" | "display" | "type" | "$ref")
+                )
+                | ("meta", Some("resourcetype" | "location"))
+        )
     };
     match f {
         Filter::And(a, b) | Filter::Or(a, b) => {
@@ -962,7 +989,7 @@ fn parse_attr_list(list: &[String]) -> Result<Vec<AttrPath>, ScimError> {
         if item.is_empty() {
             continue;
         }
-        out.push(AttrPath::parse(item).map_err(|e| bad("invalidValue", e))?);
+        out.push(AttrPath::parse_projection(item).map_err(|e| bad("invalidValue", e))?);
     }
     Ok(out)
 }
@@ -980,6 +1007,14 @@ impl Projection {
             ));
         }
         Ok(p)
+    }
+
+    /// Whether an attribute returned only on request (`returned: request`)
+    /// is asked for.
+    fn requests(&self, urn: &str, attr: &str) -> bool {
+        self.attributes
+            .iter()
+            .any(|p| p.urn_is(urn) && (p.attr.is_empty() || p.is(attr)))
     }
 
     fn wants_members(&self) -> bool {
@@ -1019,6 +1054,10 @@ impl Projection {
                         let Some(src) = full.get(&k).and_then(Value::as_object) else {
                             continue;
                         };
+                        if p.attr.is_empty() {
+                            out.insert(k.clone(), Value::Object(src.clone()));
+                            continue;
+                        }
                         let entry = out
                             .entry(k.clone())
                             .or_insert_with(|| Value::Object(Map::new()));
@@ -1034,6 +1073,12 @@ impl Projection {
             return Value::Object(out);
         }
         for p in &self.excluded {
+            if p.attr.is_empty() {
+                if let Some(k) = holder_key(p).and_then(|ext| key_ci(&full, &ext)) {
+                    full.remove(&k);
+                }
+                continue;
+            }
             let holder: &mut Map<String, Value> = match holder_key(p) {
                 Some(ext) => match key_ci(&full, &ext).and_then(|k| full.get_mut(&k)) {
                     Some(Value::Object(m)) => m,
@@ -1275,7 +1320,13 @@ fn time(us: i64) -> String {
 // ---------------------------------------------------------------------------
 // Users
 
-fn user_json(u: &ScimUser, memberships: &[&Membership], base: &str) -> Value {
+/// `organization` is returned only on request (`returned: request`).
+fn user_json(
+    u: &ScimUser,
+    memberships: &[&Membership],
+    base: &str,
+    with_organization: bool,
+) -> Value {
     let location = format!("{base}/Users/{}", u.id);
     let mut v = json!({
         "schemas": [USER_SCHEMA, EXTENSION_SCHEMA],
@@ -1304,7 +1355,7 @@ fn user_json(u: &ScimUser, memberships: &[&Membership], base: &str) -> Value {
     if let Some(e) = &u.external_id {
         v["externalId"] = json!(e);
     }
-    if let Some(code) = &u.organization_code {
+    if with_organization && let Some(code) = &u.organization_code {
         v[EXTENSION_SCHEMA]["organization"] = json!(code);
     }
     if !memberships.is_empty() {
@@ -1341,14 +1392,16 @@ async fn render_users(
     state: &Shared,
     ctx: &ScimCtx,
     users: &[ScimUser],
+    projection: &Projection,
 ) -> Result<Vec<Value>, ScimError> {
+    let with_organization = projection.requests(EXTENSION_SCHEMA, "organization");
     let ids: Vec<i64> = users.iter().map(|u| u.id).collect();
     let memberships = store::memberships_of(&state.app.db, &ids).await?;
     Ok(users
         .iter()
         .map(|u| {
             let mine: Vec<&Membership> = memberships.iter().filter(|m| m.user_id == u.id).collect();
-            user_json(u, &mine, &ctx.base)
+            user_json(u, &mine, &ctx.base, with_organization)
         })
         .collect())
 }
@@ -1361,7 +1414,7 @@ async fn user_response(
     projection: &Projection,
 ) -> Result<Response, ScimError> {
     let u = scoped_user(state, ctx, &id.to_string()).await?;
-    let v = render_users(state, ctx, std::slice::from_ref(&u))
+    let v = render_users(state, ctx, std::slice::from_ref(&u), projection)
         .await?
         .pop()
         .unwrap_or(Value::Null);
@@ -1385,6 +1438,7 @@ async fn users_window(
     cond: &Cond,
     offset: i64,
     count: i64,
+    projection: &Projection,
 ) -> Result<(Vec<Value>, i64), ScimError> {
     let (users, total) = store::users_page(&state.app.db, &ctx.scope, cond, offset, count)
         .await
@@ -1392,7 +1446,7 @@ async fn users_window(
             store::PageError::Filter(e) => invalid_filter(e.0),
             store::PageError::Store(e) => internal(e),
         })?;
-    Ok((render_users(state, ctx, &users).await?, total))
+    Ok((render_users(state, ctx, &users, projection).await?, total))
 }
 
 async fn search_users_with(
@@ -1404,7 +1458,8 @@ async fn search_users_with(
         Some(f) => user_condition(&f, None)?,
         None => Cond::True,
     };
-    let (users, total) = users_window(state, ctx, &cond, p.start_index - 1, p.count).await?;
+    let (users, total) =
+        users_window(state, ctx, &cond, p.start_index - 1, p.count, &p.projection).await?;
     let resources = users
         .into_iter()
         .map(|v| p.projection.apply(v, USER_SCHEMA))
@@ -1656,7 +1711,7 @@ fn parse_patch_path(s: &str) -> Result<PatchPath, ScimError> {
                 .rfind(']')
                 .filter(|c| *c > open)
                 .ok_or_else(|| invalid(format!("percorso non valido: «{s}»")))?;
-            let filter = parse_filter(&rest[open + 1..close]).map_err(|e| invalid(e))?;
+            let filter = parse_filter(&rest[open + 1..close]).map_err(invalid)?;
             let after = &rest[close + 1..];
             let sub = match after.strip_prefix('.') {
                 Some(sub) if valid_name(sub) => Some(sub.to_string()),
@@ -1892,8 +1947,11 @@ fn apply_user_attribute(
     Ok(())
 }
 
-/// One PATCH operation, checked for shape: (op, path, value).
-fn operations(v: &Value) -> Result<Vec<(String, Option<String>, Option<Value>)>, ScimError> {
+/// One PATCH operation: (op, path, value).
+type Operation = (String, Option<String>, Option<Value>);
+
+/// The operations of a PATCH request, checked for shape.
+fn operations(v: &Value) -> Result<Vec<Operation>, ScimError> {
     require_schema(v, PATCH_SCHEMA)?;
     let ops = v
         .as_object()
@@ -2137,8 +2195,8 @@ async fn matching_groups(
     filter: Option<&Filter>,
     projection: &Projection,
 ) -> Result<Vec<Value>, ScimError> {
-    let needs_members = projection.wants_members()
-        || filter.is_some_and(|f| format!("{f:?}").to_ascii_lowercase().contains("members"));
+    let needs_members =
+        projection.wants_members() || filter.is_some_and(|f| names_attribute(f, "members"));
     let mut matching = Vec::new();
     for profile in catalogue::profiles(&state.app.db).await? {
         let members = if needs_members {
@@ -2181,8 +2239,44 @@ async fn search_groups_with(
     Ok(list_response(total, p.start_index, resources))
 }
 
-/// `POST /.search` (RFC 7644 §3.4.3): users first, then groups. A filter
-/// that names attributes of one resource type only selects from that type.
+fn any_leaf(f: &Filter, test: &dyn Fn(&Filter) -> bool) -> bool {
+    match f {
+        Filter::And(a, b) | Filter::Or(a, b) => any_leaf(a, test) || any_leaf(b, test),
+        Filter::Not(a) => any_leaf(a, test),
+        leaf => test(leaf),
+    }
+}
+
+/// Whether a comparison names a User attribute.
+fn applies_to_users(leaf: &Filter) -> bool {
+    match leaf {
+        Filter::Cmp(p, _, _) | Filter::Present(p) => user_column(p).is_some(),
+        Filter::ValuePath(p, _) => p.is("emails") || p.is("phoneNumbers"),
+        _ => false,
+    }
+}
+
+/// The User condition of a filter over several resource types: comparisons
+/// on attributes users do not have match no user.
+fn root_user_condition(f: &Filter) -> Result<Cond, ScimError> {
+    Ok(match f {
+        Filter::And(a, b) => Cond::And(
+            Box::new(root_user_condition(a)?),
+            Box::new(root_user_condition(b)?),
+        ),
+        Filter::Or(a, b) => Cond::Or(
+            Box::new(root_user_condition(a)?),
+            Box::new(root_user_condition(b)?),
+        ),
+        Filter::Not(a) => Cond::Not(Box::new(root_user_condition(a)?)),
+        leaf if applies_to_users(leaf) => user_condition(leaf, None)?,
+        _ => Cond::False,
+    })
+}
+
+/// `POST /.search` (RFC 7644 §3.4.3): users first, then groups. A comparison
+/// on an attribute one resource type does not have matches none of its
+/// resources.
 async fn search_root(
     State(state): State<Shared>,
     ctx: ScimCtx,
@@ -2190,28 +2284,24 @@ async fn search_root(
 ) -> Result<Response, ScimError> {
     let p = list_params_from_search(&parse_body(&body)?)?;
     let filter = parsed_filter(&p)?;
-    let user_cond = match &filter {
-        None => Some(Cond::True),
-        Some(f) => user_condition(f, None).ok(),
-    };
-    let groups_apply = filter
-        .as_ref()
-        .is_none_or(|f| check_group_filter(f, false).is_ok());
-    if user_cond.is_none() && !groups_apply {
+    if let Some(f) = &filter
+        && !any_leaf(f, &|leaf| {
+            applies_to_users(leaf) || check_group_filter(leaf, false).is_ok()
+        })
+    {
         return Err(invalid_filter(
-            "il filtro non si applica né agli utenti né ai gruppi",
+            "il filtro non nomina attributi né degli utenti né dei gruppi",
         ));
     }
+    let user_cond = match &filter {
+        None => Cond::True,
+        Some(f) => root_user_condition(f)?,
+    };
     let offset = p.start_index - 1;
-    let (users, users_total) = match &user_cond {
-        Some(c) => users_window(&state, &ctx, c, offset, p.count).await?,
-        None => (Vec::new(), 0),
-    };
-    let groups = if groups_apply {
-        matching_groups(&state, &ctx, filter.as_ref(), &p.projection).await?
-    } else {
-        Vec::new()
-    };
+    let (users, users_total) =
+        users_window(&state, &ctx, &user_cond, offset, p.count, &p.projection).await?;
+    // Attributes groups do not have simply match nothing in them.
+    let groups = matching_groups(&state, &ctx, filter.as_ref(), &p.projection).await?;
     let total = users_total + groups.len() as i64;
     let remaining = (p.count as usize).saturating_sub(users.len());
     let resources = users
@@ -2568,7 +2658,6 @@ async fn service_provider_config(ctx: ScimCtx) -> Response {
         StatusCode::OK,
         &json!({
             "schemas": [SPC_SCHEMA],
-            "documentationUri": format!("{}/scim/v2/Schemas", ctx.base.trim_end_matches("/scim/v2")),
             "patch": { "supported": true },
             "bulk": { "supported": false, "maxOperations": 0, "maxPayloadSize": 0 },
             "filter": { "supported": true, "maxResults": MAX_RESULTS },
@@ -2658,6 +2747,7 @@ struct Attr {
     multi: bool,
     required: bool,
     mutability: &'static str,
+    returned: &'static str,
     uniqueness: &'static str,
     case_exact: bool,
     canonical: Vec<&'static str>,
@@ -2673,6 +2763,7 @@ fn attr(name: &'static str, ty: &'static str, description: &'static str) -> Attr
         multi: false,
         required: false,
         mutability: "readWrite",
+        returned: "default",
         uniqueness: "none",
         case_exact: false,
         canonical: Vec::new(),
@@ -2697,6 +2788,10 @@ impl Attr {
     }
     fn mutability(mut self, m: &'static str) -> Self {
         self.mutability = m;
+        self
+    }
+    fn returned(mut self, r: &'static str) -> Self {
+        self.returned = r;
         self
     }
     fn unique(mut self) -> Self {
@@ -2729,7 +2824,7 @@ impl Attr {
             "required": self.required,
             "caseExact": self.case_exact,
             "mutability": self.mutability,
-            "returned": "default",
+            "returned": self.returned,
             "uniqueness": self.uniqueness,
         });
         if !self.canonical.is_empty() {
@@ -2892,9 +2987,11 @@ fn all_schemas(base: &str) -> Vec<Value> {
         attr(
             "organization",
             "string",
-            "Code of the organization the user belongs to (the token's organization or a body under it).",
+            "Code of the organization the user belongs to (the token's organization or a body under it). \
+             Returned only when asked for with attributes.",
         )
         .mutability("readOnly")
+        .returned("request")
         .exact(),
     ];
     let group = vec![

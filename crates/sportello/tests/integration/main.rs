@@ -11,5 +11,6 @@ mod identity;
 mod import;
 mod mail;
 mod matrix;
+mod scim;
 mod storage;
 mod web;

@@ -417,21 +417,52 @@ async fn health_readiness_and_metrics() {
 
 #[tokio::test]
 async fn shutdown_finishes_in_flight_requests() {
-    let (_t, server) = demo_server().await;
-    let c = client();
-    let url = server.url("/accedi");
-    // Start a batch of requests, then shut down while they are in flight.
-    let requests: Vec<_> = (0..8).map(|_| tokio::spawn(c.get(&url).send())).collect();
-    tokio::time::sleep(std::time::Duration::from_millis(5)).await;
-    server.shutdown().await;
-    let mut completed = 0;
-    for r in requests {
-        if let Ok(res) = r.await.unwrap() {
-            assert_eq!(res.status(), 200);
-            completed += 1;
-        }
+    // Production-strength hashing makes each login take a while.
+    let t = crate::harness::env_with(|c| {
+        c.argon2.memory_kib = 65536;
+        c.argon2.iterations = 3;
+    })
+    .await;
+    demo::seed(&t.app).await.unwrap();
+    let server = Server::start(t.app.clone()).await;
+    let clients: Vec<reqwest::Client> = (0..3).map(|_| client()).collect();
+    let mut forms = Vec::new();
+    for c in &clients {
+        let page = c
+            .get(server.url("/accedi"))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        forms.push(hidden_field(&page, "csrf_token"));
     }
-    assert!(completed > 0, "no request completed");
+    // Logins in flight (hashing) when the shutdown begins must all complete.
+    let url = server.url("/accedi");
+    let requests: Vec<_> = clients
+        .iter()
+        .zip(forms)
+        .map(|(c, csrf)| {
+            let req = c.post(&url).form(&[
+                ("csrf_token", csrf.as_str()),
+                ("fiscal_code", LOCAL_ADMIN),
+                ("password", DEMO_PASSWORD),
+            ]);
+            tokio::spawn(req.send())
+        })
+        .collect();
+    tokio::time::sleep(std::time::Duration::from_millis(40)).await;
+    server.shutdown().await;
+    for r in requests {
+        let res = r.await.unwrap().expect("an in-flight request was cut off");
+        assert_eq!(res.status(), 303, "the login completed");
+    }
+    assert_eq!(
+        count(&t.db, "sessions").await,
+        3,
+        "their sessions were committed"
+    );
 }
 
 fn session_cookie(res: &reqwest::Response) -> Option<String> {
