@@ -8,7 +8,7 @@ use sportello_core::catalogue::check_grant;
 use sportello_core::identity::Status;
 use sportello_store::credentials::{self, ACTIVATION};
 use sportello_store::directory::{self, NewUser};
-use sportello_store::{StoreError, catalogue};
+use sportello_store::{StoreError, audit, catalogue};
 
 use crate::import::{ImportRow, ParsedImport, RowError};
 use crate::mail::MailMessage;
@@ -123,9 +123,26 @@ impl App {
         };
         let mut plan = Vec::new();
         let total = parsed.rows.len();
+        // Existing users and their enablements, fetched in a few queries.
+        let codes: Vec<String> = parsed
+            .rows
+            .iter()
+            .map(|r| r.fiscal_code.to_string())
+            .collect();
+        let known: std::collections::HashMap<String, directory::User> =
+            directory::users_by_fiscal_codes(&self.db, &codes)
+                .await?
+                .into_iter()
+                .map(|u| (u.fiscal_code.clone(), u))
+                .collect();
+        let ids: Vec<i64> = known.values().map(|u| u.id).collect();
+        let mut held_by: std::collections::HashMap<(i64, i64), catalogue::Enablement> =
+            std::collections::HashMap::new();
+        for e in catalogue::enablements_of_users(&self.db, &ids).await? {
+            held_by.insert((e.user_id, e.application_id), e);
+        }
         for row in parsed.rows {
-            let existing =
-                directory::user_by_fiscal_code(&self.db, row.fiscal_code.as_str()).await?;
+            let existing = known.get(row.fiscal_code.as_str()).cloned();
             let name = format!("{} {}", row.given_name, row.family_name);
             let mut outcome = None;
             if let Some(u) = &existing {
@@ -151,12 +168,9 @@ impl App {
                         )))
                     }
                     Some((p, rule)) => {
-                        let held = match &existing {
-                            Some(u) => {
-                                catalogue::enablement_for(&self.db, u.id, p.application_id).await?
-                            }
-                            None => None,
-                        };
+                        let held = existing
+                            .as_ref()
+                            .and_then(|u| held_by.get(&(u.id, p.application_id)).cloned());
                         match held {
                             Some(h) if h.profile_id == p.id => outcome = Some(Outcome::Unchanged),
                             Some(h) => {
@@ -210,10 +224,30 @@ impl App {
         for chunk in plan.chunks(CHUNK) {
             let now = now_micros();
             let mut tx = self.db.begin_write().await?;
+            let mut events: Vec<(&'static str, String, String)> = Vec::new();
             for p in chunk {
-                self.apply_row(&mut tx, p, organization_id, actor_id, who, origin, now)
+                self.apply_row(&mut tx, p, organization_id, actor_id, now, &mut events)
                     .await?;
             }
+            // One append for the chunk: the chain head is locked once.
+            let actor = actor_id
+                .map(|a| format!("user:{a}"))
+                .unwrap_or_else(|| "system".into());
+            let acting_org = who
+                .and_then(|w| w.user.organization_id)
+                .map(|o| format!("org:{o}"));
+            let new_events: Vec<audit::NewEvent<'_>> = events
+                .iter()
+                .map(|(action, target, detail)| audit::NewEvent {
+                    actor: &actor,
+                    acting_organization: acting_org.as_deref(),
+                    action,
+                    target,
+                    detail,
+                    source_address: origin.address.as_deref(),
+                })
+                .collect();
+            audit::append_many(&mut tx, &new_events, now).await?;
             tx.commit().await.map_err(StoreError::from)?;
             done += chunk.len();
             progress(done, plan.len());
@@ -270,15 +304,10 @@ impl App {
         p: &Planned,
         organization_id: i64,
         actor_id: Option<i64>,
-        who: Option<&SessionUser>,
-        origin: &Origin,
         now: i64,
+        events: &mut Vec<(&'static str, String, String)>,
     ) -> Result<(), AppError> {
         let r = &p.row;
-        let actor = actor_id
-            .map(|a| format!("user:{a}"))
-            .unwrap_or_else(|| "system".into());
-        let acting_org = who.and_then(|w| w.user.organization_id);
         let (user_id, new) = match p.existing {
             Some(id) => (id, false),
             None => {
@@ -300,17 +329,11 @@ impl App {
                 )
                 .await?;
                 if created {
-                    record(
-                        tx,
-                        &actor,
-                        acting_org,
+                    events.push((
                         "user.create",
-                        &format!("user:{id}"),
-                        "{\"source\":\"import\"}",
-                        origin,
-                        now,
-                    )
-                    .await?;
+                        format!("user:{id}"),
+                        "{\"source\":\"import\"}".into(),
+                    ));
                 }
                 (id, created)
             }
@@ -321,17 +344,7 @@ impl App {
             let detail = format!(
                 "{{\"application\":{app_id},\"profile\":{profile_id},\"source\":\"import\"}}"
             );
-            record(
-                tx,
-                &actor,
-                acting_org,
-                "user.enable",
-                &format!("user:{user_id}"),
-                &detail,
-                origin,
-                now,
-            )
-            .await?;
+            events.push(("user.enable", format!("user:{user_id}"), detail));
             lines.push(format!("sei stato abilitato al servizio {name}."));
         }
         if new {

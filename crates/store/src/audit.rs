@@ -194,3 +194,84 @@ pub async fn history(
         .await?;
     Ok(rows.into_iter().map(AuditRecord::from).collect())
 }
+
+/// Appends several events at once inside the caller's transaction: the head
+/// is locked once and the chain is computed in order. Used by bulk operations.
+pub async fn append_many(
+    conn: &mut AnyConnection,
+    events: &[NewEvent<'_>],
+    now: i64,
+) -> Result<()> {
+    if events.is_empty() {
+        return Ok(());
+    }
+    let n = events.len() as i64;
+    let (last_seq, mut prev_hash): (i64, String) = sqlx::query_as(
+        "UPDATE audit_head SET seq = seq + $1 WHERE id = 1 RETURNING seq, last_hash",
+    )
+    .bind(n)
+    .fetch_one(&mut *conn)
+    .await?;
+    let first_seq = last_seq - n + 1;
+    let mut rows = Vec::with_capacity(events.len());
+    for (i, ev) in events.iter().enumerate() {
+        let seq = first_seq + i as i64;
+        let hash = event_hash(
+            &prev_hash,
+            seq,
+            now,
+            ev.actor,
+            ev.acting_organization,
+            ev.action,
+            ev.target,
+            ev.detail,
+            ev.source_address,
+        );
+        rows.push((seq, ev, prev_hash.clone(), hash.clone()));
+        prev_hash = hash;
+    }
+    for chunk in rows.chunks(100) {
+        let values: Vec<String> = (0..chunk.len())
+            .map(|i| {
+                let b = i * 10;
+                format!(
+                    "(${}, ${}, ${}, ${}, ${}, ${}, ${}, ${}, ${}, ${})",
+                    b + 1,
+                    b + 2,
+                    b + 3,
+                    b + 4,
+                    b + 5,
+                    b + 6,
+                    b + 7,
+                    b + 8,
+                    b + 9,
+                    b + 10
+                )
+            })
+            .collect();
+        let sql = format!(
+            "INSERT INTO audit_events (seq, occurred_at, actor, acting_organization, action, target, detail, source_address, prev_hash, hash) VALUES {}",
+            values.join(", ")
+        );
+        let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+        for (seq, ev, prev, hash) in chunk {
+            q = q
+                .bind(*seq)
+                .bind(now)
+                .bind(ev.actor)
+                .bind(ev.acting_organization)
+                .bind(ev.action)
+                .bind(ev.target)
+                .bind(ev.detail)
+                .bind(ev.source_address)
+                .bind(prev.as_str())
+                .bind(hash.as_str());
+        }
+        q.execute(&mut *conn).await?;
+    }
+    sqlx::query("UPDATE audit_head SET last_hash = $1 WHERE id = 1")
+        .bind(&prev_hash)
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
+}

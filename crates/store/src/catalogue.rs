@@ -431,3 +431,21 @@ pub async fn implied_profiles(db: &Db, profile_id: i64) -> Result<Vec<i64>> {
     .fetch_all(db.pool())
     .await?)
 }
+
+/// Direct enablements of many users at once (bulk operations).
+pub async fn enablements_of_users(db: &Db, user_ids: &[i64]) -> Result<Vec<Enablement>> {
+    let mut out = Vec::new();
+    for chunk in user_ids.chunks(500) {
+        let placeholders: Vec<String> = (1..=chunk.len()).map(|i| format!("${i}")).collect();
+        let sql = format!(
+            "{ENABLEMENT_SELECT} WHERE e.user_id IN ({})",
+            placeholders.join(", ")
+        );
+        let mut q = sqlx::query_as(sqlx::AssertSqlSafe(sql));
+        for id in chunk {
+            q = q.bind(*id);
+        }
+        out.extend(q.fetch_all(db.pool()).await?);
+    }
+    Ok(out)
+}

@@ -379,22 +379,102 @@ pub async fn users_of(
     if organization_ids.is_empty() && !with_unaffiliated {
         return Ok(Vec::new());
     }
+    let search = search.trim().to_lowercase();
+    // Each kind of search gets a query an index can answer: the whole list in
+    // name order, an exact codice fiscale, a surname prefix; only when the
+    // prefix finds nothing, the slower substring search over every field.
+    if search.is_empty() {
+        return users_matching(db, organization_ids, with_unaffiliated, Filter::All, limit).await;
+    }
+    if let Ok(code) = sportello_core::FiscalCode::parse(&search) {
+        return users_matching(
+            db,
+            organization_ids,
+            with_unaffiliated,
+            Filter::FiscalCode(code.to_string()),
+            limit,
+        )
+        .await;
+    }
+    let mut upper = search.clone();
+    if let Some(last) = upper.pop() {
+        upper.push(char::from_u32(last as u32 + 1).unwrap_or(char::MAX));
+    }
+    let by_prefix = users_matching(
+        db,
+        organization_ids,
+        with_unaffiliated,
+        Filter::SurnamePrefix(search.clone(), upper),
+        limit,
+    )
+    .await?;
+    if !by_prefix.is_empty() {
+        return Ok(by_prefix);
+    }
+    let escaped = search
+        .replace('\\', "\\\\")
+        .replace('%', "\\%")
+        .replace('_', "\\_");
+    users_matching(
+        db,
+        organization_ids,
+        with_unaffiliated,
+        Filter::Anywhere(format!("%{escaped}%")),
+        limit,
+    )
+    .await
+}
+
+enum Filter {
+    All,
+    FiscalCode(String),
+    SurnamePrefix(String, String),
+    Anywhere(String),
+}
+
+async fn users_matching(
+    db: &Db,
+    organization_ids: &[i64],
+    with_unaffiliated: bool,
+    filter: Filter,
+    limit: i64,
+) -> Result<Vec<User>> {
+    let (condition, params): (&str, Vec<String>) = match filter {
+        Filter::All => ("1 = 1", vec![]),
+        Filter::FiscalCode(c) => ("fiscal_code = $2", vec![c]),
+        Filter::SurnamePrefix(lo, hi) => (
+            "LOWER(family_name) >= $2 AND LOWER(family_name) < $3",
+            vec![lo, hi],
+        ),
+        Filter::Anywhere(p) => (
+            "LOWER(fiscal_code || ' ' || given_name || ' ' || family_name || ' ' || email) LIKE $2 ESCAPE '\\'",
+            vec![p],
+        ),
+    };
+    let first = 2 + params.len();
     let placeholders: Vec<String> = (0..organization_ids.len())
-        .map(|i| format!("${}", i + 3))
+        .map(|i| format!("${}", i + first))
         .collect();
     let sql = format!(
         "SELECT {USER_COLUMNS} FROM users
-         WHERE status <> 'deleted'
-           AND (LOWER(fiscal_code || ' ' || given_name || ' ' || family_name || ' ' || email) LIKE $1)
+         WHERE status <> 'deleted' AND ({condition})
            AND (organization_id IN ({}){})
-         ORDER BY family_name, given_name LIMIT $2",
-        if placeholders.is_empty() { "NULL".to_string() } else { placeholders.join(", ") },
-        if with_unaffiliated { " OR organization_id IS NULL" } else { "" }
+         ORDER BY family_name, given_name, id LIMIT $1",
+        if placeholders.is_empty() {
+            "NULL".to_string()
+        } else {
+            placeholders.join(", ")
+        },
+        if with_unaffiliated {
+            " OR organization_id IS NULL"
+        } else {
+            ""
+        }
     );
-    let pattern = format!("%{}%", search.trim().to_lowercase());
-    let mut q = sqlx::query_as(sqlx::AssertSqlSafe(sql))
-        .bind(pattern)
-        .bind(limit);
+    let mut q = sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(limit);
+    for p in params {
+        q = q.bind(p);
+    }
     for id in organization_ids {
         q = q.bind(*id);
     }
@@ -426,4 +506,22 @@ pub async fn offices(db: &Db) -> Result<Vec<Office>> {
     )
     .fetch_all(db.pool())
     .await?)
+}
+
+/// Users by codice fiscale, many at once (bulk operations).
+pub async fn users_by_fiscal_codes(db: &Db, codes: &[String]) -> Result<Vec<User>> {
+    let mut out = Vec::with_capacity(codes.len());
+    for chunk in codes.chunks(500) {
+        let placeholders: Vec<String> = (1..=chunk.len()).map(|i| format!("${i}")).collect();
+        let sql = format!(
+            "SELECT {USER_COLUMNS} FROM users WHERE fiscal_code IN ({})",
+            placeholders.join(", ")
+        );
+        let mut q = sqlx::query_as(sqlx::AssertSqlSafe(sql));
+        for c in chunk {
+            q = q.bind(c.as_str());
+        }
+        out.extend(q.fetch_all(db.pool()).await?);
+    }
+    Ok(out)
 }

@@ -151,6 +151,16 @@ async fn the_command_line_import_dry_runs_then_applies_valid_rows_only() {
             .await
             .unwrap();
     assert_eq!(imports, 1);
+    // Every created user and enablement is in the chain, and the chain holds.
+    let per_row: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM audit_events WHERE action IN ('user.create', 'user.enable') AND detail LIKE '%import%'")
+        .fetch_one(db.pool())
+        .await
+        .unwrap();
+    assert_eq!(per_row, 4);
+    assert!(matches!(
+        sportello_store::audit::verify(&db).await.unwrap(),
+        sportello_store::audit::Verification::Intact { .. }
+    ));
     // Running the same file again creates nobody.
     let out = run(
         &url,

@@ -212,3 +212,84 @@ async fn append_in(conn: &mut sportello_store::AnyConnection, action: &str) {
     .await
     .unwrap();
 }
+
+#[tokio::test]
+async fn user_search_by_list_code_prefix_and_substring() {
+    let t = env().await;
+    demo::seed(&t.app).await.unwrap();
+    let all: Vec<i64> = sqlx::query_scalar("SELECT id FROM organizations")
+        .fetch_all(t.db.pool())
+        .await
+        .unwrap();
+    let names =
+        |users: Vec<directory::User>| users.into_iter().map(|u| u.family_name).collect::<Vec<_>>();
+    let everyone = names(
+        directory::users_of(&t.db, &all, true, "", 100)
+            .await
+            .unwrap(),
+    );
+    assert_eq!(everyone.len(), 13);
+    let mut sorted = everyone.clone();
+    sorted.sort();
+    assert_eq!(everyone, sorted, "listed in name order");
+    assert_eq!(
+        names(
+            directory::users_of(&t.db, &all, true, "vrdnna82d50d548k", 100)
+                .await
+                .unwrap()
+        ),
+        vec!["Verdi"]
+    );
+    assert_eq!(
+        names(
+            directory::users_of(&t.db, &all, true, "Ver", 100)
+                .await
+                .unwrap()
+        ),
+        vec!["Verdi"]
+    );
+    // No surname starts with it: the search falls back to any field.
+    assert_eq!(
+        names(
+            directory::users_of(&t.db, &all, true, "demo.sportello.localhost", 5)
+                .await
+                .unwrap()
+        )
+        .len(),
+        5
+    );
+    assert_eq!(
+        names(
+            directory::users_of(&t.db, &all, true, "anna.verdi@", 100)
+                .await
+                .unwrap()
+        ),
+        vec!["Verdi"]
+    );
+    // Wildcards typed by the user are plain characters.
+    assert!(
+        directory::users_of(&t.db, &all, true, "%", 100)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert!(
+        directory::users_of(&t.db, &all, true, "_", 100)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    // Scope: only the listed organizations.
+    let comune: i64 = sqlx::query_scalar("SELECT id FROM organizations WHERE code = 'C-D548'")
+        .fetch_one(t.db.pool())
+        .await
+        .unwrap();
+    assert_eq!(
+        names(
+            directory::users_of(&t.db, &[comune], false, "", 100)
+                .await
+                .unwrap()
+        ),
+        vec!["Ferri", "Verdi"]
+    );
+}
