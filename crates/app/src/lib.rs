@@ -252,6 +252,35 @@ impl App {
         Ok(())
     }
 
+    /// The organizations whose users `who` manages: all of them for the central
+    /// administrator; for a local administrator his bodies and those under them.
+    pub async fn managed_organizations(&self, who: &SessionUser) -> Result<Vec<i64>, AppError> {
+        use sportello_core::authz::Role;
+        if who.actor.has(Role::CentralAdmin) {
+            return Ok(directory::organizations(&self.db)
+                .await?
+                .into_iter()
+                .map(|o| o.id)
+                .collect());
+        }
+        let mut ids = Vec::new();
+        for g in who
+            .actor
+            .grants
+            .iter()
+            .filter(|g| g.role == Role::LocalAdmin)
+        {
+            if let Some(org) = g.organization_id {
+                for id in directory::organization_subtree(&self.db, org).await? {
+                    if !ids.contains(&id) {
+                        ids.push(id);
+                    }
+                }
+            }
+        }
+        Ok(ids)
+    }
+
     /// The single authorization gate every handler goes through.
     pub fn authorize(
         &self,

@@ -221,34 +221,7 @@ pub struct Organization {
 
 /// The organizations whose users the caller manages.
 async fn scope(state: &Shared, who: &SessionUser) -> Result<Vec<i64>, ApiError> {
-    let db = &state.app.db;
-    if who.actor.has(Role::CentralAdmin) {
-        return Ok(directory::organizations(db)
-            .await
-            .map_err(AppError::from)?
-            .into_iter()
-            .map(|o| o.id)
-            .collect());
-    }
-    let mut ids = Vec::new();
-    for g in who
-        .actor
-        .grants
-        .iter()
-        .filter(|g| g.role == Role::LocalAdmin)
-    {
-        if let Some(o) = g.organization_id {
-            for id in directory::organization_subtree(db, o)
-                .await
-                .map_err(AppError::from)?
-            {
-                if !ids.contains(&id) {
-                    ids.push(id);
-                }
-            }
-        }
-    }
-    Ok(ids)
+    Ok(state.app.managed_organizations(who).await?)
 }
 
 #[utoipa::path(get, path = "/api/v1/organizations", tag = "directory", responses((status = 200, body = [Organization])))]

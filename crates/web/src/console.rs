@@ -890,28 +890,7 @@ pub struct AuditQuery {
 
 /// The organizations whose audit history and users the actor may see.
 pub async fn scope(state: &Shared, s: &SessionUser) -> Result<Vec<i64>, WebError> {
-    let db = &state.app.db;
-    if s.actor.has(Role::CentralAdmin) {
-        return Ok(directory::organizations(db)
-            .await
-            .map_err(AppError::from)?
-            .into_iter()
-            .map(|o| o.id)
-            .collect());
-    }
-    let mut ids = Vec::new();
-    for g in s.actor.grants.iter().filter(|g| g.role == Role::LocalAdmin) {
-        if let Some(org) = g.organization_id {
-            for id in directory::organization_subtree(db, org)
-                .await
-                .map_err(AppError::from)?
-            {
-                if !ids.contains(&id) {
-                    ids.push(id);
-                }
-            }
-        }
-    }
+    let ids = state.app.managed_organizations(s).await?;
     if ids.is_empty() {
         return Err(WebError::Forbidden);
     }
