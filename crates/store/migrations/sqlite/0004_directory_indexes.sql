@@ -2,4 +2,3 @@
 -- surname prefix (case-insensitive) are answered from indexes.
 CREATE INDEX users_by_name ON users(family_name, given_name, id);
 CREATE INDEX users_family_lower ON users(LOWER(family_name));
-CREATE INDEX users_by_organization ON users(organization_id);
