@@ -613,7 +613,7 @@ async fn listing(backend: &str, url: &str, data_dir: &Path, notes: &mut Notes) -
                 })
                 .await;
                 out.push(Row::vs(
-                    format!("{label}{backend}: users_of SQL alone, {what} ({CLIENTS} tasks)"),
+                    format!("{label}{backend}: former users_of SQL (substring LIKE, kept for comparison), {what} ({CLIENTS} tasks)"),
                     rate,
                     select1,
                 ));
@@ -761,7 +761,8 @@ fn directory_columns() -> &'static str {
     "id, fiscal_code, given_name, family_name, email, category, status, organization_id, password_hash, password_changed_at, must_change_password, pec, phone, failed_logins, last_failed_login_at, locked_until, last_login_at, created_at"
 }
 
-/// A copy of the SQL `directory::users_of` builds (crates/store/src/directory.rs),
+/// The SQL `directory::users_of` used to build before it chose an indexed query
+/// per kind of search (kept to show the difference),
 /// without the unaffiliated users (a local administrator's view).
 fn users_of_sql(org_count: usize, first_placeholder: usize) -> String {
     let placeholders: Vec<String> = (0..org_count)
