@@ -33,6 +33,7 @@ pub struct Config {
     pub identity: IdentityConfig,
     pub login: LoginConfig,
     pub cns: CnsConfig,
+    pub oidc: OidcConfig,
 }
 
 #[derive(Clone, Debug, Deserialize, Serialize, PartialEq)]
@@ -116,6 +117,31 @@ pub struct CnsConfig {
     pub forwarded_header: String,
 }
 
+/// The OpenID Connect provider (`/oidc/...`); the issuer is `public_base_url`.
+#[derive(Clone, Debug, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct OidcConfig {
+    /// Lifetime of an authorization code.
+    pub code_seconds: i64,
+    /// Lifetime of access tokens and ID tokens.
+    pub access_token_seconds: i64,
+    /// Lifetime of a refresh token (each use rotates it).
+    pub refresh_token_days: i64,
+    /// How long a retired signing key stays in the JWKS (longer than any token it signed).
+    pub retired_key_hours: i64,
+}
+
+impl Default for OidcConfig {
+    fn default() -> Self {
+        Self {
+            code_seconds: 60,
+            access_token_seconds: 600,
+            refresh_token_days: 30,
+            retired_key_hours: 24,
+        }
+    }
+}
+
 #[derive(Clone, Debug, Deserialize, Serialize, PartialEq)]
 #[serde(deny_unknown_fields, default)]
 pub struct MailConfig {
@@ -173,6 +199,7 @@ impl Default for Config {
                 forwarded_header: "x-ssl-client-cert".into(),
                 ..Default::default()
             },
+            oidc: OidcConfig::default(),
         }
     }
 }

@@ -312,6 +312,7 @@ impl App {
         if disabled {
             let ended = sessions::delete_for_user(&mut tx, user.id).await?;
             let delegations = catalogue::revoke_subdelegations_of(&mut tx, user.id, now).await?;
+            self.oidc_user_gone(&mut tx, user.id, now).await?;
             detail =
                 format!("{{\"sessions_ended\":{ended},\"subdelegations_ended\":{delegations}}}");
         }
@@ -348,6 +349,7 @@ impl App {
         }
         let now = now_micros();
         let mut tx = self.db.begin_write().await?;
+        self.oidc_user_gone(&mut tx, user.id, now).await?;
         lifecycle::pseudonymise(&mut tx, user.id, now).await?;
         record(
             &mut tx,

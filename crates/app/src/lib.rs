@@ -11,6 +11,7 @@ pub mod demo;
 pub mod identity;
 pub mod import;
 pub mod mail;
+pub mod oidc;
 pub mod organizations;
 pub mod scim;
 pub mod security;

@@ -88,6 +88,7 @@ impl Worker {
                     .await
                     .map_err(|e| (e.to_string(), e.is_permanent()))
             }
+            crate::oidc::OUTBOX_KIND => crate::oidc::deliver(&self.db, &item.payload).await,
             other => Err((format!("tipo di messaggio sconosciuto «{other}»"), true)),
         }
     }

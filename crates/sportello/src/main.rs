@@ -80,6 +80,18 @@ enum Command {
         #[command(subcommand)]
         command: ImportCommand,
     },
+    /// OpenID Connect provider tools.
+    Oidc {
+        #[command(subcommand)]
+        command: OidcCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum OidcCommand {
+    /// Retire the signing keys and make new ones; the old ones stay in the
+    /// JWKS for `oidc.retired_key_hours`, so tokens they signed still verify.
+    RotateKeys,
 }
 
 #[derive(Subcommand)]
@@ -205,6 +217,9 @@ async fn run(command: Command, config: Config) -> Result<ExitCode, String> {
             if demo {
                 seed_demo(&app).await?;
             }
+            app.oidc_ensure_keys()
+                .await
+                .map_err(|e| format!("oidc: {e}"))?;
             let listener = tokio::net::TcpListener::bind(&listen)
                 .await
                 .map_err(|e| format!("impossibile ascoltare su {listen}: {e}"))?;
@@ -254,6 +269,18 @@ async fn run(command: Command, config: Config) -> Result<ExitCode, String> {
             let db = open(&config).await?;
             let app = App::new(config, db).await?;
             import_users(&app, &file, &org, dry_run).await
+        }
+        Command::Oidc {
+            command: OidcCommand::RotateKeys,
+        } => {
+            let db = open(&config).await?;
+            let app = App::new(config, db).await?;
+            let kids = app
+                .oidc_rotate_keys(&sportello_app::Origin::default())
+                .await
+                .map_err(|e| format!("oidc: {e}"))?;
+            println!("{}", kids.join("\n"));
+            Ok(ExitCode::SUCCESS)
         }
     }
 }

@@ -8,6 +8,7 @@ pub mod catalogue;
 pub mod credentials;
 pub mod directory;
 pub mod lifecycle;
+pub mod oidc;
 pub mod outbox;
 pub mod scim;
 pub mod sessions;

@@ -109,7 +109,14 @@ struct ErrorTemplate {
 
 fn is_machine_path(path: &str) -> bool {
     [
-        "/api/", "/scim/", "/metrics", "/healthz", "/readyz", "/static/",
+        "/api/",
+        "/scim/",
+        "/metrics",
+        "/healthz",
+        "/readyz",
+        "/static/",
+        "/oidc/",
+        "/.well-known/",
     ]
     .iter()
     .any(|p| path.starts_with(p))

@@ -10,6 +10,7 @@ mod console;
 mod ctx;
 mod error;
 pub mod i18n;
+mod oidc;
 mod ops;
 mod pages;
 mod scim;
@@ -168,6 +169,7 @@ pub fn router(state: Shared) -> Router {
         .route("/static/{*path}", get(assets::serve))
         .merge(api::routes())
         .merge(scim::routes())
+        .merge(oidc::routes())
         .fallback(pages::not_found)
         .layer(axum::extract::DefaultBodyLimit::max(24 * 1024 * 1024))
         .layer(tower_http::catch_panic::CatchPanicLayer::custom(

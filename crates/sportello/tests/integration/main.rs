@@ -11,6 +11,7 @@ mod identity;
 mod import;
 mod mail;
 mod matrix;
+mod oidc;
 mod scim;
 mod storage;
 mod web;
