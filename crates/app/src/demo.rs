@@ -505,6 +505,7 @@ pub async fn seed(app: &App) -> Result<DemoReport, AppError> {
     }
 
     let now = now_micros();
+    let demo_rp = DemoRpPlan::prepare(app).await?;
     let mut tx = app.db.begin_write().await?;
     let mut org_ids = std::collections::HashMap::new();
     for (code, name, kind, fc, parent, region) in ORGS {
@@ -558,6 +559,13 @@ pub async fn seed(app: &App) -> Result<DemoReport, AppError> {
             .collect();
         catalogue::set_profile_implications(&mut tx, pid, &implied).await?;
     }
+    let registered = demo_rp
+        .apply(
+            &mut tx,
+            profile_ids[&("TELECONTENZIOSO", "ente_impositore")].0,
+            now,
+        )
+        .await?;
     let mut created_users = 0;
     for (p, hash) in PEOPLE.iter().zip(&hashes) {
         let cf = fiscal_code(p.cf15);
@@ -625,7 +633,13 @@ pub async fn seed(app: &App) -> Result<DemoReport, AppError> {
         }
     }
     if created_users > 0 {
-        let detail = format!("{{\"created_users\":{created_users}}}");
+        // The demo client, when registered now, is recorded in this event.
+        let detail = match &registered {
+            Some(c) => serde_json::json!({ "created_users": created_users,
+                "oidc_client": c.client_id, "redirect_uris": [c.redirect_uri] })
+            .to_string(),
+            None => format!("{{\"created_users\":{created_users}}}"),
+        };
         audit::append(
             &mut tx,
             &audit::NewEvent {
@@ -652,11 +666,150 @@ pub async fn seed(app: &App) -> Result<DemoReport, AppError> {
         )
         .await?;
     }
+    if created_users == 0
+        && let Some(c) = &registered
+    {
+        let detail = serde_json::json!({ "application": "TELECONTENZIOSO",
+            "redirect_uris": [c.redirect_uri] })
+        .to_string();
+        audit::append(
+            &mut tx,
+            &audit::NewEvent {
+                actor: "system",
+                acting_organization: None,
+                action: "oidc.client_register",
+                target: &format!("oidc_client:{}", c.client_id),
+                detail: &detail,
+                source_address: None,
+            },
+            now,
+        )
+        .await?;
+    }
     tx.commit().await.map_err(StoreError::from)?;
+    if let Some(c) = registered {
+        write_private(
+            &app.config.data_dir.join(DEMO_RP_FILE),
+            &serde_json::to_string_pretty(&c).map_err(|e| AppError::Internal(e.to_string()))?,
+        )
+        .map_err(|e| AppError::Internal(format!("{DEMO_RP_FILE}: {e}")))?;
+    }
     Ok(DemoReport {
         users: demo_users(),
         created_users,
     })
+}
+
+/// Path of the demo relying party, served by the same binary.
+pub const DEMO_RP_PATH: &str = "/demo/telecontenzioso";
+const DEMO_RP_FILE: &str = "demo-telecontenzioso-client.json";
+
+/// The OIDC client of the demo relying party "Telecontenzioso".
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
+pub struct DemoClient {
+    pub client_id: String,
+    pub client_secret: String,
+    pub redirect_uri: String,
+}
+
+/// The demo relying party's client, as written by `seed`.
+///
+/// The secret lives in a file of the data directory (mode 0600), not in the
+/// database: the provider keeps only its hash, as for every client, and the
+/// relying party is meant to be "another application" that shares nothing
+/// with the portal but its configuration (here: the data directory), exactly
+/// like an external application keeps its secret in its own configuration.
+pub fn demo_client(config: &crate::Config) -> Option<DemoClient> {
+    let text = std::fs::read_to_string(config.data_dir.join(DEMO_RP_FILE)).ok()?;
+    serde_json::from_str(&text).ok()
+}
+
+/// What seeding does for the demo relying party, decided before the seed's
+/// transaction (reads only): point the Telecontenzioso application at it
+/// when it has no address, and register its confidential client unless the
+/// file names a live client with the current redirect URI (idempotent).
+struct DemoRpPlan {
+    base: String,
+    set_url: bool,
+    register: bool,
+}
+
+impl DemoRpPlan {
+    async fn prepare(app: &App) -> Result<Self, AppError> {
+        let base = app.oidc_issuer();
+        let redirect_uri = format!("{base}{DEMO_RP_PATH}/callback");
+        let set_url = catalogue::application_by_code(&app.db, "TELECONTENZIOSO")
+            .await?
+            .is_none_or(|a| a.url.is_empty());
+        let keep = match demo_client(&app.config) {
+            Some(c) if c.redirect_uri == redirect_uri => {
+                sportello_store::oidc::client(&app.db, &c.client_id)
+                    .await?
+                    .is_some()
+            }
+            _ => false,
+        };
+        Ok(DemoRpPlan {
+            base,
+            set_url,
+            register: !keep,
+        })
+    }
+
+    /// Inside the seed's transaction; the new client (with its secret) to
+    /// write to the data directory after the commit.
+    async fn apply(
+        &self,
+        tx: &mut sportello_store::AnyConnection,
+        application_id: i64,
+        now: i64,
+    ) -> Result<Option<DemoClient>, AppError> {
+        use crate::security::{random_token, token_hash};
+        if self.set_url {
+            catalogue::set_application_url(tx, application_id, DEMO_RP_PATH).await?;
+        }
+        if !self.register {
+            return Ok(None);
+        }
+        let base = &self.base;
+        let redirect_uri = format!("{base}{DEMO_RP_PATH}/callback");
+        let secret = random_token();
+        let json =
+            |v: &[String]| serde_json::to_string(v).map_err(|e| AppError::Internal(e.to_string()));
+        let client = sportello_store::oidc::Client {
+            client_id: format!("sp-{}", &random_token()[..24]),
+            secret_hash: Some(token_hash(&secret)),
+            application_id,
+            name: "Telecontenzioso (applicazione dimostrativa)".into(),
+            is_public: 0,
+            redirect_uris: json(std::slice::from_ref(&redirect_uri))?,
+            post_logout_redirect_uris: json(&[format!("{base}{DEMO_RP_PATH}")])?,
+            scopes: crate::oidc::SCOPES.join(" "),
+            id_token_alg: "RS256".into(),
+            backchannel_logout_uri: None,
+            created_at: now,
+            revoked_at: None,
+        };
+        sportello_store::oidc::insert_client(tx, &client, None).await?;
+        Ok(Some(DemoClient {
+            client_id: client.client_id,
+            client_secret: secret,
+            redirect_uri,
+        }))
+    }
+}
+
+fn write_private(path: &std::path::Path, text: &str) -> std::io::Result<()> {
+    use std::io::Write;
+    let tmp = path.with_extension("tmp");
+    let mut o = std::fs::OpenOptions::new();
+    o.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut o, 0o600);
+    let mut f = o.open(&tmp)?;
+    f.write_all(text.as_bytes())?;
+    f.sync_all()?;
+    std::fs::rename(tmp, path)
 }
 
 #[cfg(test)]

@@ -24,7 +24,9 @@
 //!   "organization": { "code": "...", "name": "..." },
 //!   "profile": { "application": "PTT", "application_name": "...", "code": "...",
 //!                "name": "...", "source": "direct|implied|delegated",
-//!                "capabilities": ["..."] },
+//!                "capabilities": ["..."],
+//!                "granted_by": [ { "application": "PTT", "code": "...", "name": "...",
+//!                                  "capabilities": ["..."] } ] },
 //!   "implied_profiles": [ { "application": "TELECONTENZIOSO", "application_name": "...",
 //!                           "code": "...", "name": "...", "capabilities": ["..."] } ] }
 //! ```
@@ -797,6 +799,33 @@ impl App {
                 "capabilities": catalogue::capabilities(&self.db, h.profile_id).await?,
             }),
         );
+        // The user's other profiles that open this application (PTT opens
+        // Telecontenzioso): their capabilities apply here too, so a relying
+        // party unions them with the profile's own (see `granted_by`).
+        let mut granted_by = Vec::new();
+        for e in catalogue::enablements_of(&self.db, user.id).await? {
+            if e.application_id == client.application_id {
+                continue;
+            }
+            let mut opens = false;
+            for pid in catalogue::implied_profiles(&self.db, e.profile_id).await? {
+                if let Some(p) = catalogue::profile(&self.db, pid).await? {
+                    opens |= p.application_id == client.application_id;
+                }
+            }
+            if opens {
+                granted_by.push(json!({
+                    "application": e.application_code,
+                    "application_name": e.application_name,
+                    "code": e.profile_code,
+                    "name": e.profile_name,
+                    "capabilities": catalogue::capabilities(&self.db, e.profile_id).await?,
+                }));
+            }
+        }
+        if let Some(p) = m.get_mut("profile").and_then(Value::as_object_mut) {
+            p.insert("granted_by".into(), Value::Array(granted_by));
+        }
         let mut implied = Vec::new();
         for pid in catalogue::implied_profiles(&self.db, h.profile_id).await? {
             if let Some(p) = catalogue::profile(&self.db, pid).await? {

@@ -8,9 +8,11 @@ mod assets;
 mod catalogue_pages;
 mod console;
 mod ctx;
+mod demo_rp;
 mod error;
 pub mod i18n;
 mod oidc;
+mod oidc_clients;
 mod ops;
 mod pages;
 mod scim;
@@ -170,6 +172,8 @@ pub fn router(state: Shared) -> Router {
         .merge(api::routes())
         .merge(scim::routes())
         .merge(oidc::routes())
+        .merge(demo_rp::routes())
+        .merge(oidc_clients::routes())
         .fallback(pages::not_found)
         .layer(axum::extract::DefaultBodyLimit::max(24 * 1024 * 1024))
         .layer(tower_http::catch_panic::CatchPanicLayer::custom(

@@ -7,6 +7,7 @@ mod api;
 mod cli;
 mod cns;
 mod delegation;
+mod demo_rp;
 mod identity;
 mod import;
 mod mail;
