@@ -730,7 +730,7 @@ impl App {
             .await?;
             let user = match existing {
                 Some(u) => u,
-                None => directory::user_by_id(&self.db, user_id)
+                None => directory::user_by_id_in(&mut tx, user_id)
                     .await?
                     .unwrap_or_else(|| placeholder(user_id, &request)),
             };

@@ -160,7 +160,7 @@ impl App {
         let policy = self.throttle();
         let mut tx = self.db.begin_write().await?;
         // Re-read inside the write lock so concurrent failures all count.
-        let by_address = credentials::address_failures(&self.db, LOGIN_SCOPE, address).await?;
+        let by_address = credentials::address_failures_in(&mut tx, LOGIN_SCOPE, address).await?;
         credentials::save_address_failures(
             &mut tx,
             LOGIN_SCOPE,
@@ -184,7 +184,7 @@ impl App {
         )
         .await?;
         if let Some(u) = user {
-            let current = directory::user_by_id(&self.db, u.id)
+            let current = directory::user_by_id_in(&mut tx, u.id)
                 .await?
                 .unwrap_or_else(|| u.clone());
             let (failures, locked_now) =
@@ -489,7 +489,7 @@ impl App {
         }
         let user = directory::user_by_fiscal_code(&self.db, code.as_str()).await?;
         let mut tx = self.db.begin_write().await?;
-        let by_address = credentials::address_failures(&self.db, RESET_SCOPE, &address).await?;
+        let by_address = credentials::address_failures_in(&mut tx, RESET_SCOPE, &address).await?;
         credentials::save_address_failures(
             &mut tx,
             RESET_SCOPE,

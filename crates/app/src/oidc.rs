@@ -928,8 +928,13 @@ impl App {
             .ok_or_else(|| OAuthError::request("code mancante"))?;
         let hash = token_hash(code);
         let now = now_micros();
-        let mut tx = self.db.begin_write().await?;
-        let Some(c) = store::code(&mut tx, &hash).await? else {
+        // Everything that only reads happens before the write transaction:
+        // on SQLite the writer must not wait for another pool connection.
+        let found = {
+            let mut conn = self.db.pool().acquire().await.map_err(StoreError::from)?;
+            store::code(&mut conn, &hash).await?
+        };
+        let Some(c) = found else {
             return Err(OAuthError::grant("codice sconosciuto"));
         };
         if c.client_id != client.client_id {
@@ -939,6 +944,7 @@ impl App {
         }
         if c.used_at.is_some() {
             // A replayed code: whoever holds it may be an attacker; end what it gave.
+            let mut tx = self.db.begin_write().await?;
             if let Some(gid) = &c.grant_id {
                 store::revoke_grant(&mut tx, gid, now).await?;
             }
@@ -979,7 +985,15 @@ impl App {
             }
             (None, None) => {}
         }
+        let claims = self.oidc_claims(c.user_id, client, &c.scope).await?;
+        let Some(claims) = claims else {
+            return Err(OAuthError::grant(
+                "l'utente non è più abilitato all'applicazione",
+            ));
+        };
         let grant_id = random_token();
+        let mut tx = self.db.begin_write().await?;
+        // The conditional update decides a race between two exchanges of one code.
         if !store::use_code(&mut tx, &hash, &grant_id, now).await? {
             return Err(OAuthError::grant("codice già usato"));
         }
@@ -1015,12 +1029,7 @@ impl App {
             now,
         )
         .await?;
-        let claims = self.oidc_claims(c.user_id, client, &c.scope).await?;
-        let Some(claims) = claims else {
-            return Err(OAuthError::grant(
-                "l'utente non è più abilitato all'applicazione",
-            ));
-        };
+        tx.commit().await.map_err(StoreError::from)?;
         let (id_token, access_token) = self
             .oidc_sign_tokens(
                 client,
@@ -1032,7 +1041,6 @@ impl App {
                 c.nonce.as_deref(),
             )
             .await?;
-        tx.commit().await.map_err(StoreError::from)?;
         Ok(TokenResponse {
             access_token,
             token_type: "Bearer",
@@ -1079,8 +1087,12 @@ impl App {
             .ok_or_else(|| OAuthError::request("refresh_token mancante"))?;
         let hash = token_hash(token);
         let now = now_micros();
-        let mut tx = self.db.begin_write().await?;
-        let Some(r) = store::refresh_token(&mut tx, &hash).await? else {
+        // Reads first, then one short write transaction (see the code exchange).
+        let found = {
+            let mut conn = self.db.pool().acquire().await.map_err(StoreError::from)?;
+            store::refresh_token(&mut conn, &hash).await?
+        };
+        let Some(r) = found else {
             return Err(OAuthError::grant("refresh token sconosciuto"));
         };
         if r.client_id != client.client_id {
@@ -1092,6 +1104,7 @@ impl App {
             return Err(OAuthError::grant("refresh token revocato"));
         }
         if r.used_at.is_some() {
+            let mut tx = self.db.begin_write().await?;
             store::revoke_grant(&mut tx, &r.grant_id, now).await?;
             record(
                 &mut tx,
@@ -1141,6 +1154,8 @@ impl App {
             .await?
             .unwrap_or_default();
         let next = random_token();
+        let mut tx = self.db.begin_write().await?;
+        // The conditional update decides a race between two uses of one token.
         if !store::rotate_refresh(&mut tx, &hash, &token_hash(&next), now).await? {
             return Err(OAuthError::grant("refresh token già usato"));
         }
@@ -1160,6 +1175,7 @@ impl App {
             now,
         )
         .await?;
+        tx.commit().await.map_err(StoreError::from)?;
         let (id_token, access_token) = self
             .oidc_sign_tokens(
                 client,
@@ -1171,7 +1187,6 @@ impl App {
                 None,
             )
             .await?;
-        tx.commit().await.map_err(StoreError::from)?;
         Ok(TokenResponse {
             access_token,
             token_type: "Bearer",
@@ -1447,7 +1462,7 @@ impl App {
         user_id: i64,
         now: i64,
     ) -> Result<usize, AppError> {
-        queue_backchannel_logout(conn, &self.db, &self.oidc_issuer(), user_id, now).await
+        queue_backchannel_logout(conn, &self.oidc_issuer(), user_id, now).await
     }
 }
 
@@ -1466,7 +1481,6 @@ pub struct BackchannelLogout {
 /// back-channel logout.
 pub async fn queue_backchannel_logout(
     conn: &mut AnyConnection,
-    db: &Db,
     issuer: &str,
     user_id: i64,
     now: i64,
@@ -1479,7 +1493,7 @@ pub async fn queue_backchannel_logout(
         if notified.contains(cid) {
             continue;
         }
-        let (Some(sub), Some(client)) = (&sub, store::client(db, cid).await?) else {
+        let (Some(sub), Some(client)) = (&sub, store::client_in(conn, cid).await?) else {
             continue;
         };
         if let Some(uri) = client.backchannel_logout_uri.clone() {

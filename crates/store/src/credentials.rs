@@ -180,12 +180,23 @@ pub async fn consume_token(
 }
 
 pub async fn address_failures(db: &Db, scope: &str, address: &str) -> Result<Failures> {
+    let mut conn = db.pool().acquire().await?;
+    address_failures_in(&mut conn, scope, address).await
+}
+
+/// The same read on the caller's connection (inside a write transaction:
+/// never wait for a second pool connection while holding the write lock).
+pub async fn address_failures_in(
+    conn: &mut AnyConnection,
+    scope: &str,
+    address: &str,
+) -> Result<Failures> {
     let row: Option<(i64, i64, Option<i64>)> = sqlx::query_as(
         "SELECT failures, window_start, blocked_until FROM address_throttle WHERE scope = $1 AND address = $2",
     )
     .bind(scope)
     .bind(address)
-    .fetch_optional(db.pool())
+    .fetch_optional(conn)
     .await?;
     Ok(row
         .map(|(count, last_at, locked_until)| Failures {

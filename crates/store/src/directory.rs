@@ -256,10 +256,16 @@ pub async fn user_by_fiscal_code(db: &Db, fiscal_code: &str) -> Result<Option<Us
 }
 
 pub async fn user_by_id(db: &Db, id: i64) -> Result<Option<User>> {
+    let mut conn = db.pool().acquire().await?;
+    user_by_id_in(&mut conn, id).await
+}
+
+/// The same read on the caller's connection (inside a write transaction).
+pub async fn user_by_id_in(conn: &mut AnyConnection, id: i64) -> Result<Option<User>> {
     let sql = format!("SELECT {USER_COLUMNS} FROM users WHERE id = $1");
     Ok(sqlx::query_as(sqlx::AssertSqlSafe(sql))
         .bind(id)
-        .fetch_optional(db.pool())
+        .fetch_optional(conn)
         .await?)
 }
 

@@ -124,6 +124,17 @@ pub async fn client(db: &Db, client_id: &str) -> Result<Option<Client>> {
         .await?)
 }
 
+/// The same read on the caller's connection (inside a write transaction).
+pub async fn client_in(conn: &mut AnyConnection, client_id: &str) -> Result<Option<Client>> {
+    let sql = format!(
+        "SELECT {CLIENT_COLUMNS} FROM oidc_clients WHERE client_id = $1 AND revoked_at IS NULL"
+    );
+    Ok(sqlx::query_as(sqlx::AssertSqlSafe(sql))
+        .bind(client_id)
+        .fetch_optional(conn)
+        .await?)
+}
+
 pub async fn clients(db: &Db) -> Result<Vec<Client>> {
     let sql = format!(
         "SELECT {CLIENT_COLUMNS} FROM oidc_clients WHERE revoked_at IS NULL ORDER BY created_at"
