@@ -91,9 +91,16 @@ pub struct ChangeForm {
     confirm_password: String,
 }
 
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub struct NextQuery {
+    next: Option<String>,
+}
+
 pub async fn change_submit(
     State(state): State<Shared>,
     ctx: Ctx,
+    Query(q): Query<NextQuery>,
     f: FormResult<ChangeForm>,
 ) -> Result<Response, WebError> {
     let input = form(f)?;
@@ -111,7 +118,18 @@ pub async fn change_submit(
         )
         .await
     {
-        Ok(()) => return Ok(Redirect::to("/cambio-password?fatto=1").into_response()),
+        Ok(()) => {
+            let target = match q
+                .next
+                .as_deref()
+                .map(|n| crate::ctx::safe_next(Some(n)))
+                .filter(|n| n != "/")
+            {
+                Some(next) => next,
+                None => "/cambio-password?fatto=1".to_string(),
+            };
+            return Ok(Redirect::to(&target).into_response());
+        }
         Err(e) => field_error(ctx.lang, e, &mut errors)?,
     }
     let page = render(&ChangePage {
@@ -544,7 +562,10 @@ pub async fn cns_login(
     if let Some(old) = &ctx.session {
         let _ = state.app.logout(old, &ctx.origin).await;
     }
-    let mut res = Redirect::to("/").into_response();
+    let next = url::form_urlencoded::parse(req.uri().query().unwrap_or("").as_bytes())
+        .find(|(k, _)| k == "next")
+        .map(|(_, v)| v.into_owned());
+    let mut res = Redirect::to(&crate::ctx::safe_next(next.as_deref())).into_response();
     res.headers_mut().append(
         header::SET_COOKIE,
         set_cookie(

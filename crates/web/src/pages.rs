@@ -153,7 +153,20 @@ pub async fn login_submit(
                     let _ = state.app.logout(old, &ctx.origin).await;
                 }
                 let target = if ok.must_change_password {
-                    "/cambio-password".to_string()
+                    // After the forced change the user continues where he was going.
+                    match q
+                        .next
+                        .as_deref()
+                        .map(|n| safe_next(Some(n)))
+                        .filter(|n| n != "/")
+                    {
+                        Some(next) => format!(
+                            "/cambio-password?next={}",
+                            url::form_urlencoded::byte_serialize(next.as_bytes())
+                                .collect::<String>()
+                        ),
+                        None => "/cambio-password".to_string(),
+                    }
                 } else {
                     safe_next(q.next.as_deref())
                 };

@@ -221,6 +221,35 @@ async fn the_codice_fiscale_may_come_from_the_serial_number_attribute() {
     );
     let r = tokio::task::block_in_place(|| curl(&world, "/accedi/cns", Some(&card), None));
     assert_eq!(r.status, 303, "{}", r.body);
+    // Coming from the single sign-on, the card login returns where it was asked.
+    let r = tokio::task::block_in_place(|| {
+        curl(
+            &world,
+            "/accedi/cns?next=%2Foidc%2Fauthorize%3Fclient_id%3Dx",
+            Some(&card),
+            None,
+        )
+    });
+    assert!(
+        r.headers
+            .to_lowercase()
+            .contains("location: /oidc/authorize?client_id=x"),
+        "{}",
+        r.headers
+    );
+    let r = tokio::task::block_in_place(|| {
+        curl(
+            &world,
+            "/accedi/cns?next=%2F%2Fevil.example",
+            Some(&card),
+            None,
+        )
+    });
+    assert!(
+        r.headers.to_lowercase().contains("location: /\r\n"),
+        "{}",
+        r.headers
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -214,6 +214,53 @@ async fn temporary_password_must_be_changed_before_anything_else() {
 }
 
 #[tokio::test]
+async fn after_a_forced_change_the_user_continues_where_he_was_going() {
+    let (t, server, _sink, _d) = world(|_| {}).await;
+    let hundred_days = 100 * 86_400_000_000i64;
+    sqlx::query("UPDATE users SET password_changed_at = $1 WHERE fiscal_code = $2")
+        .bind(sportello_app::now_micros() - hundred_days)
+        .bind(EMPLOYEE)
+        .execute(t.db.pool())
+        .await
+        .unwrap();
+    let user = client();
+    let page = page(&user, server.url("/accedi?next=%2Fprofilo")).await;
+    let csrf = hidden_field(&page, "csrf_token");
+    let res = user
+        .post(server.url("/accedi?next=%2Fprofilo"))
+        .form(&[
+            ("csrf_token", csrf.as_str()),
+            ("fiscal_code", EMPLOYEE),
+            ("password", DEMO_PASSWORD),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        res.headers()["location"],
+        "/cambio-password?next=%2Fprofilo"
+    );
+    let form = super::identity::page(&user, server.url("/cambio-password?next=%2Fprofilo")).await;
+    let csrf = hidden_field(&form, "csrf_token");
+    assert!(form.contains("action=\"/cambio-password?next=%2Fprofilo\""));
+    let res = user
+        .post(server.url("/cambio-password?next=%2Fprofilo"))
+        .form(&[
+            ("csrf_token", csrf.as_str()),
+            ("current_password", DEMO_PASSWORD),
+            ("new_password", "Porta-Paola-2026!"),
+            ("confirm_password", "Porta-Paola-2026!"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.headers()["location"], "/profilo");
+    // An outside address is never a destination.
+    let res = login(&server, &client(), "FRRMRC70A01D548N", DEMO_PASSWORD).await;
+    assert_eq!(res.headers()["location"], "/");
+}
+
+#[tokio::test]
 async fn an_expired_password_can_only_be_changed_and_not_to_a_recent_one() {
     let (t, server, _sink, _d) = world(|_| {}).await;
     let hundred_days = 100 * 86_400_000_000i64;
