@@ -44,7 +44,7 @@ fn tasks() -> usize {
     std::env::var("SPORTELLO_BENCH_OIDC_TASKS")
         .ok()
         .and_then(|v| v.parse().ok())
-        .unwrap_or(4)
+        .unwrap_or(8)
 }
 /// Codes prepared per batch: well inside their 60 s at any plausible rate.
 const BATCH: usize = 1500;
