@@ -162,12 +162,12 @@ impl App {
             "{{\"application\":{},\"profile\":{profile_id}}}",
             rule.application_id
         );
-        record(
+        record_on_user(
             &mut tx,
-            &format!("user:{actor_id}"),
-            who.and_then(|w| w.user.organization_id),
+            who,
+            actor_id,
             "user.enable",
-            &format!("user:{}", user.id),
+            user.id,
             &detail,
             origin,
             now,
@@ -195,12 +195,12 @@ impl App {
             "{{\"application\":{},\"profile\":{},\"subdelegations_ended\":{ended}}}",
             e.application_id, e.profile_id
         );
-        record(
+        record_on_user(
             &mut tx,
-            &format!("user:{actor_id}"),
-            who.and_then(|w| w.user.organization_id),
+            who,
+            actor_id,
             "user.revoke",
-            &format!("user:{}", user.id),
+            user.id,
             &detail,
             origin,
             now,
@@ -261,12 +261,12 @@ impl App {
             "{{\"application\":{},\"from\":{},\"to\":{profile_id},\"subdelegations_ended\":{ended}}}",
             e.application_id, e.profile_id
         );
-        record(
+        record_on_user(
             &mut tx,
-            &format!("user:{actor_id}"),
-            who.and_then(|w| w.user.organization_id),
+            who,
+            actor_id,
             "user.change_profile",
-            &format!("user:{}", user.id),
+            user.id,
             &detail,
             origin,
             now,
@@ -351,12 +351,12 @@ impl App {
         let mut tx = self.db.begin_write().await?;
         self.oidc_user_gone(&mut tx, user.id, now).await?;
         lifecycle::pseudonymise(&mut tx, user.id, now).await?;
-        record(
+        record_on_user(
             &mut tx,
-            &format!("user:{actor_id}"),
-            who.and_then(|w| w.user.organization_id),
+            who,
+            actor_id,
             "user.delete",
-            &format!("user:{}", user.id),
+            user.id,
             "{\"personal_data\":\"erased\"}",
             origin,
             now,
@@ -390,12 +390,12 @@ impl App {
             now,
         )
         .await?;
-        record(
+        record_on_user(
             &mut tx,
-            &format!("user:{actor_id}"),
-            who.and_then(|w| w.user.organization_id),
+            who,
+            actor_id,
             "user.resend_first_access",
-            &format!("user:{}", user.id),
+            user.id,
             "{}",
             origin,
             now,
@@ -833,6 +833,31 @@ impl App {
         tx.commit().await.map_err(StoreError::from)?;
         Ok(())
     }
+}
+
+/// Records an administrator's act on a user, in the caller's transaction.
+#[allow(clippy::too_many_arguments)]
+async fn record_on_user(
+    tx: &mut sportello_store::AnyConnection,
+    who: Option<&SessionUser>,
+    actor_id: i64,
+    action: &str,
+    user_id: i64,
+    detail: &str,
+    origin: &Origin,
+    now: i64,
+) -> Result<i64, AppError> {
+    record(
+        tx,
+        &format!("user:{actor_id}"),
+        who.and_then(|w| w.user.organization_id),
+        action,
+        &format!("user:{user_id}"),
+        detail,
+        origin,
+        now,
+    )
+    .await
 }
 
 fn placeholder(id: i64, r: &lifecycle::AppointmentRequest) -> User {
