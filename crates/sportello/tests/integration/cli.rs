@@ -118,6 +118,8 @@ async fn audit_verify_passes_on_the_demo_and_names_a_tampered_event() {
 async fn serve_stops_cleanly_on_sigterm() {
     let dir = tempfile::tempdir().unwrap();
     let url = fresh_database(dir.path()).await;
+    // A data directory that does not exist yet: serve --demo creates what it needs.
+    let data = dir.path().join("data-not-yet-created");
     let port = free_port();
     let listen = format!("127.0.0.1:{port}");
     let mut child = Command::new(env!("CARGO_BIN_EXE_sportello"))
@@ -125,7 +127,7 @@ async fn serve_stops_cleanly_on_sigterm() {
             "--database-url",
             &url,
             "--data-dir",
-            dir.path().to_str().unwrap(),
+            data.to_str().unwrap(),
             "serve",
             "--demo",
             "--listen",
