@@ -3,7 +3,6 @@
 //! user list with creation and unlock.
 
 use askama::Template;
-use axum::Form;
 use axum::extract::{ConnectInfo, Path, Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{Html, IntoResponse, Redirect, Response};
@@ -16,19 +15,14 @@ use sportello_store::credentials::{self, ACTIVATION, RESET};
 use sportello_store::{audit, directory, sessions};
 
 use crate::Shared;
-use crate::ctx::{Ctx, FormErrors, PageCtx, SESSION_COOKIE, set_cookie};
+use crate::ctx::{
+    Ctx, FormErrors, FormResult, PageCtx, SESSION_COOKIE, field_error, form, set_cookie,
+};
 use crate::error::WebError;
 use crate::i18n::{self, Lang};
 use crate::ops::local_time;
 use crate::pages::{CsrfForm, render};
 use crate::tls::PeerCertificates;
-
-type FormResult<T> = Result<Form<T>, axum::extract::rejection::FormRejection>;
-
-fn form<T>(f: FormResult<T>) -> Result<T, WebError> {
-    f.map(|Form(v)| v)
-        .map_err(|e| WebError::BadRequest(e.body_text()))
-}
 
 fn policy_text(state: &Shared, lang: Lang) -> String {
     let p = &state.app.config.password;
@@ -41,16 +35,6 @@ fn policy_text(state: &Shared, lang: Lang) -> String {
         text = text.replacen("{}", &v, 1);
     }
     text
-}
-
-/// Turns a use-case error into field errors where it concerns the form.
-fn field_error(lang: Lang, e: AppError, f: &mut FormErrors) -> Result<(), WebError> {
-    match e {
-        AppError::Invalid { field, message } => f.push(field, message),
-        AppError::InvalidFiscalCode(e) => f.push("fiscal_code", i18n::fiscal_code_error(lang, &e)),
-        other => return Err(other.into()),
-    }
-    Ok(())
 }
 
 fn require(ctx: &Ctx) -> Result<&SessionUser, WebError> {
@@ -761,11 +745,7 @@ async fn new_user_page(
             required: false,
         },
     ];
-    let status = if f.is_empty() {
-        StatusCode::OK
-    } else {
-        StatusCode::BAD_REQUEST
-    };
+    let status = f.status();
     let first_access = if input.first_access.is_empty() {
         state.app.config.identity.first_access.clone()
     } else {

@@ -2,7 +2,6 @@
 
 use askama::Template;
 use axum::extract::{Path, Query, State};
-use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use sportello_app::AppError;
 use sportello_core::authz::Action;
@@ -98,11 +97,7 @@ async fn page(
             profiles: views,
         });
     }
-    let status = if f.is_empty() {
-        StatusCode::OK
-    } else {
-        StatusCode::BAD_REQUEST
-    };
+    let status = f.status();
     let html = render(&CataloguePage {
         ctx: ctx.page(),
         f,

@@ -3,9 +3,8 @@
 //! and the audit history of an organization.
 
 use askama::Template;
-use axum::Form;
 use axum::extract::{Multipart, Path, Query, State};
-use axum::http::{StatusCode, header};
+use axum::http::header;
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use serde::Deserialize;
 use sportello_app::delegation::{AppointmentInput, MAX_LETTER_BYTES};
@@ -15,27 +14,11 @@ use sportello_core::catalogue::check_grant;
 use sportello_store::{audit, catalogue, credentials, directory, lifecycle};
 
 use crate::Shared;
-use crate::ctx::{Ctx, FormErrors, PageCtx};
+use crate::ctx::{Ctx, FormErrors, FormResult, PageCtx, field_error, form};
 use crate::error::WebError;
 use crate::i18n::{self, Lang};
 use crate::ops::local_time;
 use crate::pages::{CsrfForm, render};
-
-type FormResult<T> = Result<Form<T>, axum::extract::rejection::FormRejection>;
-
-fn form<T>(f: FormResult<T>) -> Result<T, WebError> {
-    f.map(|Form(v)| v)
-        .map_err(|e| WebError::BadRequest(e.body_text()))
-}
-
-fn field_error(lang: Lang, e: AppError, f: &mut FormErrors) -> Result<(), WebError> {
-    match e {
-        AppError::Invalid { field, message } => f.push(field, message),
-        AppError::InvalidFiscalCode(e) => f.push("fiscal_code", i18n::fiscal_code_error(lang, &e)),
-        other => return Err(other.into()),
-    }
-    Ok(())
-}
 
 fn status_label(lang: Lang, code: &str) -> &'static str {
     let (it, en) = match code {
@@ -142,11 +125,7 @@ async fn user_page(
         .map(|(p, _)| (p.id, format!("{} - {}", p.application_name, p.name)))
         .collect();
     let now = sportello_app::now_micros();
-    let status = if f.is_empty() {
-        StatusCode::OK
-    } else {
-        StatusCode::BAD_REQUEST
-    };
+    let status = f.status();
     let page = render(&UserPage {
         status: status_label(ctx.lang, &user.status),
         status_code: user.status.clone(),
@@ -459,11 +438,7 @@ async fn subdelegations_page(
             }
         }
     }
-    let status = if f.is_empty() {
-        StatusCode::OK
-    } else {
-        StatusCode::BAD_REQUEST
-    };
+    let status = f.status();
     let page = render(&SubdelegationsPage {
         ctx: ctx.page(),
         f,
@@ -618,11 +593,7 @@ async fn appointment_page(
         field("candidate_family_name", "user.family_name", "text", 100),
         field("candidate_email", "user.email", "email", 254),
     ];
-    let status = if f.is_empty() {
-        StatusCode::OK
-    } else {
-        StatusCode::BAD_REQUEST
-    };
+    let status = f.status();
     let page = render(&AppointmentPage {
         ctx: ctx.page(),
         f,
@@ -750,11 +721,7 @@ async fn appointments_page(
     let admins = lifecycle::local_admins(&state.app.db)
         .await
         .map_err(AppError::from)?;
-    let status = if f.is_empty() {
-        StatusCode::OK
-    } else {
-        StatusCode::BAD_REQUEST
-    };
+    let status = f.status();
     let page = render(&AppointmentsPage {
         ctx: ctx.page(),
         f,
@@ -1024,11 +991,7 @@ async fn import_page(
         .as_ref()
         .map(|r| r.errors.iter().filter(|e| e.0 > 1).count())
         .unwrap_or(0);
-    let status = if f.is_empty() {
-        StatusCode::OK
-    } else {
-        StatusCode::BAD_REQUEST
-    };
+    let status = f.status();
     let page = render(&ImportPage {
         ctx: ctx.page(),
         f,
@@ -1229,11 +1192,7 @@ async fn organizations_page(
             .copied()
             .collect()
     };
-    let status = if f.is_empty() {
-        StatusCode::OK
-    } else {
-        StatusCode::BAD_REQUEST
-    };
+    let status = f.status();
     let html = render(&OrganizationsPage {
         ctx: ctx.page(),
         f,

@@ -157,6 +157,42 @@ impl FormErrors {
     }
 }
 
+/// A form body, or the reason it could not be read.
+pub type FormResult<T> = Result<axum::Form<T>, axum::extract::rejection::FormRejection>;
+
+/// The form's fields, or a 400 saying why the body is unreadable.
+pub fn form<T>(f: FormResult<T>) -> Result<T, WebError> {
+    f.map(|axum::Form(v)| v)
+        .map_err(|e| WebError::BadRequest(e.body_text()))
+}
+
+/// Turns a use-case error into field errors where it concerns the form;
+/// any other error is the page's.
+pub fn field_error(
+    lang: Lang,
+    e: sportello_app::AppError,
+    f: &mut FormErrors,
+) -> Result<(), WebError> {
+    use sportello_app::AppError;
+    match e {
+        AppError::Invalid { field, message } => f.push(field, message),
+        AppError::InvalidFiscalCode(e) => f.push("fiscal_code", i18n::fiscal_code_error(lang, &e)),
+        other => return Err(other.into()),
+    }
+    Ok(())
+}
+
+impl FormErrors {
+    /// 200 for a clean form, 400 when it is shown again with errors.
+    pub fn status(&self) -> axum::http::StatusCode {
+        if self.is_empty() {
+            axum::http::StatusCode::OK
+        } else {
+            axum::http::StatusCode::BAD_REQUEST
+        }
+    }
+}
+
 pub fn lang_of(headers: &HeaderMap) -> Lang {
     cookie(headers, LANG_COOKIE)
         .and_then(|c| Lang::from_code(&c))

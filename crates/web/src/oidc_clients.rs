@@ -5,7 +5,7 @@
 use askama::Template;
 use axum::Router;
 use axum::extract::State;
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use sportello_app::AppError;
@@ -95,11 +95,7 @@ async fn page(
             name: a.name,
         })
         .collect();
-    let status = if f.is_empty() {
-        StatusCode::OK
-    } else {
-        StatusCode::BAD_REQUEST
-    };
+    let status = f.status();
     let html = render(&ClientsPage {
         ctx: ctx.page(),
         f,
