@@ -60,7 +60,9 @@ async fn page(
                 .await
                 .map_err(AppError::from)?
                 .ok_or(WebError::NotFound)?;
-            let implied_ids: Vec<i64> = sqlx_implied(state, p.id).await?;
+            let implied_ids = catalogue::implied_profiles(db, p.id)
+                .await
+                .map_err(AppError::from)?;
             views.push(ProfileView {
                 id: p.id,
                 code: p.code.clone(),
@@ -105,12 +107,6 @@ async fn page(
         notice,
     })?;
     Ok((status, html).into_response())
-}
-
-async fn sqlx_implied(state: &Shared, profile_id: i64) -> Result<Vec<i64>, WebError> {
-    Ok(catalogue::implied_profiles(&state.app.db, profile_id)
-        .await
-        .map_err(AppError::from)?)
 }
 
 #[derive(serde::Deserialize, Default)]

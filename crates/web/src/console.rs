@@ -11,7 +11,7 @@ use sportello_app::delegation::{AppointmentInput, MAX_LETTER_BYTES};
 use sportello_app::{AppError, SessionUser};
 use sportello_core::authz::{Action, Role};
 use sportello_core::catalogue::check_grant;
-use sportello_store::{audit, catalogue, credentials, directory, lifecycle};
+use sportello_store::{audit, catalogue, directory, lifecycle};
 
 use crate::Shared;
 use crate::ctx::{Ctx, FormErrors, FormResult, PageCtx, field_error, form};
@@ -919,7 +919,6 @@ pub async fn audit_history(
         .filter(|o| in_scope.contains(&o.id))
         .map(|o| (o.id, o.name))
         .collect();
-    let _ = credentials::ACTIVATION;
     render(&AuditPage {
         ctx: ctx.page(),
         organizations,
