@@ -369,6 +369,7 @@ impl App {
         queue_mail(
             tx,
             &MailMessage {
+                from: None,
                 to: vec![r.email.clone()],
                 subject: if new {
                     "Sportello: la tua utenza".into()

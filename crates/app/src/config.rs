@@ -34,6 +34,42 @@ pub struct Config {
     pub login: LoginConfig,
     pub cns: CnsConfig,
     pub oidc: OidcConfig,
+    pub desk: DeskConfig,
+    /// Start the process clock at this instant (RFC 3339) and let it run on:
+    /// for demonstrations and tests of opening hours. Empty = the real time.
+    pub clock_start: String,
+}
+
+/// The assistance desk.
+#[derive(Clone, Debug, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct DeskConfig {
+    /// Secret that `sportello mailgate` and MTAs present to `/api/v1/mailgate`;
+    /// empty = generated once into `<data_dir>/mailgate.token`.
+    pub mailgate_token: String,
+    /// Largest inbound message accepted (bytes).
+    pub max_message_bytes: usize,
+    /// File types accepted as attachments (extensions); content is checked too.
+    pub attachment_types: Vec<String>,
+    /// How often the service-level check runs.
+    pub sla_check_seconds: u64,
+}
+
+impl Default for DeskConfig {
+    fn default() -> Self {
+        Self {
+            mailgate_token: String::new(),
+            max_message_bytes: 30 * 1024 * 1024,
+            attachment_types: [
+                "pdf", "p7m", "jpg", "jpeg", "png", "tif", "tiff", "txt", "xml", "odt", "ods",
+                "docx", "xlsx", "zip", "eml",
+            ]
+            .into_iter()
+            .map(str::to_string)
+            .collect(),
+            sla_check_seconds: 300,
+        }
+    }
 }
 
 #[derive(Clone, Debug, Deserialize, Serialize, PartialEq)]
@@ -200,6 +236,8 @@ impl Default for Config {
                 ..Default::default()
             },
             oidc: OidcConfig::default(),
+            desk: DeskConfig::default(),
+            clock_start: String::new(),
         }
     }
 }
@@ -374,6 +412,21 @@ impl Config {
             return bad(
                 "time_zone",
                 format!("fuso orario sconosciuto «{}»", self.time_zone),
+            );
+        }
+        if !self.clock_start.is_empty() && self.clock_start.parse::<jiff::Timestamp>().is_err() {
+            return bad(
+                "clock_start",
+                format!(
+                    "«{}» non è un istante RFC 3339 (es. 2026-11-25T10:00:00+01:00)",
+                    self.clock_start
+                ),
+            );
+        }
+        if self.desk.sla_check_seconds == 0 || self.desk.max_message_bytes < 1024 {
+            return bad(
+                "desk",
+                "sla_check_seconds ≥ 1 e max_message_bytes ≥ 1024".into(),
             );
         }
         if !matches!(self.log_format.as_str(), "text" | "json") {

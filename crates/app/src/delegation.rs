@@ -147,6 +147,7 @@ impl App {
         queue_mail(
             &mut tx,
             &MailMessage {
+                from: None,
                 to: vec![user.email.clone()],
                 subject: format!("Sportello: abilitazione a {}", rule.name),
                 body: format!(
@@ -209,6 +210,7 @@ impl App {
         queue_mail(
             &mut tx,
             &MailMessage {
+                from: None,
                 to: vec![user.email.clone()],
                 subject: format!("Sportello: abilitazione a {} revocata", e.application_name),
                 body: format!(
@@ -275,6 +277,7 @@ impl App {
         queue_mail(
             &mut tx,
             &MailMessage {
+                from: None,
                 to: vec![user.email.clone()],
                 subject: format!("Sportello: nuovo profilo per {}", e.application_name),
                 body: format!(
@@ -383,6 +386,7 @@ impl App {
         queue_mail(
             &mut tx,
             &MailMessage {
+                from: None,
                 to: vec![user.email.clone()],
                 subject: "Sportello: la tua utenza".into(),
                 body: format!("Gentile {} {},\n\nti ricordiamo la tua utenza Sportello.\n\n{access}\n\nSportello", user.given_name, user.family_name),
@@ -487,6 +491,7 @@ impl App {
         queue_mail(
             &mut tx,
             &MailMessage {
+                from: None,
                 to: vec![delegate.email.clone()],
                 subject: format!("Sportello: subdelega per {}", offered.name),
                 body: format!(
@@ -613,6 +618,7 @@ impl App {
         queue_mail(
             &mut tx,
             &MailMessage {
+                from: None,
                 to: vec![requester_email.clone()],
                 subject: subject.clone(),
                 body: format!(
@@ -628,6 +634,7 @@ impl App {
             queue_mail(
                 &mut tx,
                 &MailMessage {
+                    from: None,
                     to: recipients,
                     subject,
                     body: format!("È arrivata la richiesta n. {id} di {requester_name} ({requester_role}) per {}: esaminala in Sportello, «Nomine».", org.name),
@@ -740,6 +747,7 @@ impl App {
             queue_mail(
                 &mut tx,
                 &MailMessage {
+                    from: None,
                     to: vec![request.candidate_email.clone()],
                     subject: format!("Sportello: sei amministratore locale delle utenze per {}", request.organization_name),
                     body: format!(
@@ -770,6 +778,7 @@ impl App {
         queue_mail(
             &mut tx,
             &MailMessage {
+                from: None,
                 to: vec![request.requester_email.clone()],
                 subject: format!("{} - nomina amministratore locale delle utenze (richiesta n. {id}): {}", request.organization_name, if approve { "accolta" } else { "respinta" }),
                 body: if approve {

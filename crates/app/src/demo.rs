@@ -656,6 +656,7 @@ pub async fn seed(app: &App) -> Result<DemoReport, AppError> {
         queue_mail(
             &mut tx,
             &MailMessage {
+                from: None,
                 to: vec!["giulia.bianchi@demo.sportello.localhost".into()],
                 subject: "Sportello: dati dimostrativi caricati".into(),
                 body: format!(

@@ -209,6 +209,7 @@ impl App {
                 queue_mail(
                     &mut tx,
                     &MailMessage {
+                        from: None,
                         to: vec![u.email.clone()],
                         subject: "Sportello: accesso sospeso per troppi tentativi".into(),
                         body: format!(
@@ -531,6 +532,7 @@ impl App {
             queue_mail(
                 &mut tx,
                 &MailMessage {
+                    from: None,
                     to: vec![u.email.clone()],
                     subject: "Sportello: reimpostazione della password".into(),
                     body: format!(
@@ -744,6 +746,7 @@ impl App {
         queue_mail(
             &mut tx,
             &MailMessage {
+                from: None,
                 to: vec![email.clone()],
                 subject: "Sportello: la tua utenza".into(),
                 body,
@@ -881,6 +884,7 @@ impl App {
             queue_mail(
                 &mut tx,
                 &MailMessage {
+                    from: None,
                     to: vec![u.email.clone()],
                     subject: "Sportello: la tua password sta per scadere".into(),
                     body: format!(
@@ -903,6 +907,7 @@ impl App {
 
 fn password_changed_mail(user: &User) -> MailMessage {
     MailMessage {
+        from: None,
         to: vec![user.email.clone()],
         subject: "Sportello: password modificata".into(),
         body: format!(

@@ -8,9 +8,11 @@ pub mod cns;
 pub mod config;
 pub mod delegation;
 pub mod demo;
+pub mod desk;
 pub mod identity;
 pub mod import;
 pub mod mail;
+pub mod mail_in;
 pub mod oidc;
 pub mod organizations;
 pub mod scim;
@@ -77,6 +79,15 @@ pub enum AppError {
     Forbidden(&'static str),
     #[error("non trovato")]
     NotFound,
+    /// Several fields rejected at once (a configurable form): key and reason.
+    #[error("dati non validi: {}", .0.iter().map(|(k, m)| format!("{k}: {m}")).collect::<Vec<_>>().join("; "))]
+    InvalidFields(Vec<(String, String)>),
+    /// The channel is outside its opening hours; when it reopens (µs UTC).
+    #[error("il canale è chiuso in questo momento")]
+    ChannelClosed { reopens_at: Option<i64> },
+    /// Someone else changed the record first; nothing was written.
+    #[error("{0}")]
+    Conflict(String),
     #[error(transparent)]
     Store(#[from] StoreError),
     #[error("{0}")]
@@ -145,6 +156,10 @@ impl App {
             .unwrap_or_else(|| "localhost".into());
         let mailer = Mailer::from_config(&config.mail, &config.data_dir, &host)?;
         let hasher = PasswordHasherConfig::new(&config.argon2)?;
+        if let Ok(start) = config.clock_start.parse::<jiff::Timestamp>() {
+            sportello_store::start_clock_at(start.as_microsecond());
+            tracing::warn!(clock_start = %config.clock_start, "the clock starts at a configured instant");
+        }
         let cns = if config.cns.client_ca_bundle.is_empty() {
             None
         } else {

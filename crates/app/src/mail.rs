@@ -16,6 +16,10 @@ pub const OUTBOX_KIND: &str = "mail";
 
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
 pub struct MailMessage {
+    /// Sent from this address (an office's functional mailbox) instead of
+    /// the portal's sender; replies reach the office.
+    #[serde(default)]
+    pub from: Option<String>,
     pub to: Vec<String>,
     pub subject: String,
     pub body: String,
@@ -84,8 +88,14 @@ impl Mailer {
     /// Sends one queued message. The Message-ID derives from the outbox id,
     /// so a receiver can recognise a re-delivery after a crash.
     pub async fn send(&self, outbox_id: i64, msg: &MailMessage) -> Result<(), MailError> {
+        let from = match &msg.from {
+            Some(f) => f
+                .parse()
+                .map_err(|e| MailError::Invalid(format!("mittente «{f}»: {e}")))?,
+            None => self.sender.clone(),
+        };
         let mut builder = Message::builder()
-            .from(self.sender.clone())
+            .from(from)
             .subject(msg.subject.clone())
             .message_id(Some(format!("<outbox-{outbox_id}@{}>", self.host)));
         if msg.to.is_empty() {

@@ -97,6 +97,26 @@ pub enum Action<'a> {
     WorkOffice { office_id: i64 },
     /// See reports of a region.
     ViewRegionReports { region: &'a str },
+    /// See reports of the whole country.
+    ViewNationalReports,
+    /// Configure assistance channels and load notices.
+    ManageChannels,
+    /// Export the daily protocol register.
+    ExportRegister,
+    /// Submit an assistance request; `eligible` is the channel's audience
+    /// rule applied to the actor (category, enablement, office association).
+    SubmitRequest { eligible: bool },
+    /// Read one request: its requester, the staff of its office, the
+    /// managers of its region and the central managers.
+    ViewRequest {
+        requester_id: Option<i64>,
+        office_id: i64,
+        region: &'a str,
+    },
+    /// Assign an office's requests and see its reports (office manager).
+    ManageOffice { office_id: i64 },
+    /// Work for any of these offices: register phone requests, sort inbound mail.
+    WorkAnyOffice { office_ids: &'a [i64] },
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -131,15 +151,27 @@ pub fn decide(actor: Option<&Actor>, action: &Action<'_>) -> Decision {
                         && g.organization_id.is_some_and(|o| org_path.contains(&o))
                 })
         }
-        Action::WorkOffice { office_id } => actor.grants.iter().any(|g| {
-            matches!(g.role, Role::OfficeManager | Role::Operator)
-                && g.office_id == Some(*office_id)
-        }),
-        Action::ViewRegionReports { region } => {
-            actor.has(Role::CentralManager)
-                || actor.grants.iter().any(|g| {
-                    g.role == Role::RegionalManager && g.region.as_deref() == Some(*region)
-                })
+        Action::WorkOffice { office_id } => works_office(actor, *office_id),
+        Action::ViewRegionReports { region } => region_manager(actor, region),
+        Action::ViewNationalReports => actor.has(Role::CentralManager),
+        Action::ManageChannels => actor.has(Role::CentralAdmin),
+        Action::ExportRegister => actor.has(Role::CentralAdmin) || actor.has(Role::CentralManager),
+        Action::SubmitRequest { eligible } => *eligible,
+        Action::ViewRequest {
+            requester_id,
+            office_id,
+            region,
+        } => {
+            *requester_id == Some(actor.user_id)
+                || works_office(actor, *office_id)
+                || region_manager(actor, region)
+        }
+        Action::ManageOffice { office_id } => actor
+            .grants
+            .iter()
+            .any(|g| g.role == Role::OfficeManager && g.office_id == Some(*office_id)),
+        Action::WorkAnyOffice { office_ids } => {
+            actor.has(Role::CentralManager) || office_ids.iter().any(|o| works_office(actor, *o))
         }
     };
     if allowed {
@@ -153,11 +185,34 @@ pub fn decide(actor: Option<&Actor>, action: &Action<'_>) -> Decision {
             Action::ManageUsersOf { .. } | Action::ViewAuditOf { .. } => {
                 "organization outside the administrator's scope"
             }
-            Action::WorkOffice { .. } => "office outside the actor's assignment",
+            Action::WorkOffice { .. }
+            | Action::ManageOffice { .. }
+            | Action::WorkAnyOffice { .. } => "office outside the actor's assignment",
             Action::ViewRegionReports { .. } => "region outside the manager's scope",
+            Action::ViewNationalReports => "reserved to the central managers",
+            Action::ManageChannels => "reserved to the central administrator",
+            Action::ExportRegister => "reserved to the register's keepers",
+            Action::SubmitRequest { .. } => "not among the channel's requesters",
+            Action::ViewRequest { .. } => "request outside the actor's scope",
             Action::ViewOwnArea => "not allowed",
         })
     }
+}
+
+/// Operators and managers of the office.
+fn works_office(actor: &Actor, office_id: i64) -> bool {
+    actor.grants.iter().any(|g| {
+        matches!(g.role, Role::OfficeManager | Role::Operator) && g.office_id == Some(office_id)
+    })
+}
+
+/// Central managers see every region; regional managers their own.
+fn region_manager(actor: &Actor, region: &str) -> bool {
+    actor.has(Role::CentralManager)
+        || actor
+            .grants
+            .iter()
+            .any(|g| g.role == Role::RegionalManager && g.region.as_deref() == Some(region))
 }
 
 #[cfg(test)]
@@ -254,5 +309,57 @@ mod tests {
             decide(Some(&plain), &Action::ViewOperations),
             Decision::Deny(_)
         ));
+    }
+
+    #[test]
+    fn desk_requests_are_seen_by_requester_office_and_region_only() {
+        let view =
+            |requester: Option<i64>, office: i64, region: &'static str| Action::ViewRequest {
+                requester_id: requester,
+                office_id: office,
+                region,
+            };
+        let requester = actor(vec![]); // user 1
+        assert!(decide(Some(&requester), &view(Some(1), 7, "Lazio")).is_allowed());
+        assert!(!decide(Some(&requester), &view(Some(2), 7, "Lazio")).is_allowed());
+        assert!(!decide(Some(&requester), &view(None, 7, "Lazio")).is_allowed());
+        let op = actor(vec![grant(Role::Operator, Some(5), Some(7), None)]);
+        assert!(decide(Some(&op), &view(Some(2), 7, "Lazio")).is_allowed());
+        assert!(!decide(Some(&op), &view(Some(2), 8, "Lazio")).is_allowed());
+        // Operators work but do not assign; managers do both.
+        assert!(!decide(Some(&op), &Action::ManageOffice { office_id: 7 }).is_allowed());
+        let mgr = actor(vec![grant(Role::OfficeManager, Some(5), Some(7), None)]);
+        assert!(decide(Some(&mgr), &Action::ManageOffice { office_id: 7 }).is_allowed());
+        assert!(!decide(Some(&mgr), &Action::ManageOffice { office_id: 8 }).is_allowed());
+        let rm = actor(vec![grant(
+            Role::RegionalManager,
+            None,
+            None,
+            Some("Lazio"),
+        )]);
+        assert!(decide(Some(&rm), &view(Some(2), 9, "Lazio")).is_allowed());
+        assert!(!decide(Some(&rm), &view(Some(2), 9, "Umbria")).is_allowed());
+        assert!(!decide(Some(&rm), &Action::ViewNationalReports).is_allowed());
+        assert!(!decide(Some(&rm), &Action::WorkOffice { office_id: 9 }).is_allowed());
+        let cm = actor(vec![grant(Role::CentralManager, None, None, None)]);
+        assert!(decide(Some(&cm), &Action::ViewNationalReports).is_allowed());
+        assert!(decide(Some(&cm), &Action::ExportRegister).is_allowed());
+        assert!(!decide(Some(&cm), &Action::ManageChannels).is_allowed());
+        assert!(
+            decide(
+                Some(&op),
+                &Action::WorkAnyOffice {
+                    office_ids: &[3, 7]
+                }
+            )
+            .is_allowed()
+        );
+        assert!(!decide(Some(&op), &Action::WorkAnyOffice { office_ids: &[3] }).is_allowed());
+        assert!(!decide(Some(&requester), &Action::SubmitRequest { eligible: false }).is_allowed());
+        assert!(decide(Some(&requester), &Action::SubmitRequest { eligible: true }).is_allowed());
+        assert_eq!(
+            decide(None, &Action::SubmitRequest { eligible: true }),
+            Decision::NeedsLogin
+        );
     }
 }

@@ -6,6 +6,7 @@
 pub mod audit;
 pub mod catalogue;
 pub mod credentials;
+pub mod desk;
 pub mod directory;
 pub mod lifecycle;
 pub mod oidc;
@@ -205,10 +206,25 @@ fn first_line(s: &str) -> String {
     s.lines().next().unwrap_or("").to_string()
 }
 
-/// Current time in microseconds since the Unix epoch (UTC).
+static CLOCK_OFFSET: std::sync::atomic::AtomicI64 = std::sync::atomic::AtomicI64::new(0);
+
+/// Current time in microseconds since the Unix epoch (UTC), shifted by the
+/// configured clock offset (demos and tests that need a given hour).
 pub fn now_micros() -> i64 {
+    system_micros() + CLOCK_OFFSET.load(std::sync::atomic::Ordering::Relaxed)
+}
+
+fn system_micros() -> i64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_micros() as i64)
         .unwrap_or(0)
+}
+
+/// Makes the process clock read `start` now and run on from there.
+pub fn start_clock_at(start: i64) {
+    CLOCK_OFFSET.store(
+        start - system_micros(),
+        std::sync::atomic::Ordering::Relaxed,
+    );
 }

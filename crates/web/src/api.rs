@@ -69,6 +69,14 @@ impl From<AppError> for ApiError {
             AppError::NeedsLogin => ApiError::new(401, "unauthenticated", "accesso richiesto"),
             AppError::Forbidden(_) => ApiError::new(403, "forbidden", "operazione non consentita"),
             AppError::NotFound => ApiError::new(404, "not_found", "non trovato"),
+            AppError::InvalidFields(ref list) => ApiError {
+                status: 400,
+                error: "invalid",
+                field: list.first().map(|(k, _)| k.clone()),
+                message: e.to_string(),
+            },
+            AppError::ChannelClosed { .. } => ApiError::new(409, "channel_closed", e.to_string()),
+            AppError::Conflict(m) => ApiError::new(409, "conflict", m),
             AppError::Throttled { seconds } => {
                 ApiError::new(429, "throttled", format!("riprova tra {seconds} s"))
             }

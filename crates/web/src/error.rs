@@ -48,6 +48,9 @@ impl From<AppError> for WebError {
             AppError::NeedsLogin => WebError::NeedsLogin,
             AppError::Forbidden(_) => WebError::Forbidden,
             AppError::NotFound => WebError::NotFound,
+            e @ (AppError::InvalidFields(_)
+            | AppError::ChannelClosed { .. }
+            | AppError::Conflict(_)) => WebError::BadRequest(e.to_string()),
             AppError::Store(e) => WebError::Internal(e.to_string()),
             AppError::Internal(e) => WebError::Internal(e),
         }

@@ -251,6 +251,9 @@ impl From<AppError> for ScimError {
             ),
             AppError::Certificate(m) => bad("invalidValue", m),
             AppError::NotFound => not_found(),
+            e @ (AppError::InvalidFields(_)
+            | AppError::ChannelClosed { .. }
+            | AppError::Conflict(_)) => bad("invalidValue", e.to_string()),
             AppError::Store(e) => internal(e),
             AppError::Internal(e) => internal(e),
         }

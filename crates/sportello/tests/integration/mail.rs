@@ -16,6 +16,7 @@ async fn queue(t: &crate::harness::TestEnv, subject: &str) -> i64 {
     let id = queue_mail(
         &mut tx,
         &MailMessage {
+            from: None,
             to: vec!["Anna Verdi <anna.verdi@comune.ferrara.example.it>".into()],
             subject: subject.into(),
             body: "Gentile Anna Verdi,\nè stata abilitata al servizio Telecontenzioso.\nÀ presto, perché sì.".into(),

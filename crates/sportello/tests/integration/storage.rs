@@ -130,6 +130,7 @@ async fn concurrent_appends_keep_one_unbroken_chain() {
 async fn outbox_rows_commit_with_their_transaction_or_not_at_all() {
     let t = env().await;
     let msg = MailMessage {
+        from: None,
         to: vec!["a@example.it".into()],
         subject: "s".into(),
         body: "b".into(),
