@@ -141,6 +141,14 @@ const ORGS: &[OrgRow] = &[
         Some("Emilia-Romagna"),
     ),
     (
+        "MININT",
+        "Ministero dell'Interno - Dipartimento per l'Amministrazione generale",
+        "ministry_department",
+        Some("80215430580"),
+        None,
+        None,
+    ),
+    (
         "IMPRESA-ESTENSE",
         "Estense Costruzioni S.r.l.",
         "company",
@@ -179,6 +187,13 @@ const OFFICES: &[(&str, &str, &str, &str, &str)] = &[
         "Direzione Provinciale di Ravenna - Ufficio territoriale",
         "Emilia-Romagna",
         "dp.ravenna.civis@agenzia.example.it",
+    ),
+    (
+        "MININT",
+        "MININT-SD-BDNA",
+        "Service Desk B.D.N.A. - Ufficio IV Innovazione tecnologica",
+        "Lazio",
+        "assistenza.dippp@interno.example.it",
     ),
     (
         "PREF-FE",
@@ -331,9 +346,9 @@ const PEOPLE: &[Person] = &[
         family: "Ferri",
         category: "public_employee",
         org: "C-D548",
-        role_label: "Amministratore locale (Comune di Ferrara)",
+        role_label: "Amministratore locale (Comune di Ferrara), stazione appaltante B.D.N.A.",
         role: Some((Role::LocalAdmin, Scope::Org)),
-        services: &[],
+        services: &[("BDNA", "stazione_appaltante")],
     },
     Person {
         cf15: "VRDNNA82D50D548",
@@ -632,6 +647,7 @@ pub async fn seed(app: &App) -> Result<DemoReport, AppError> {
             directory::ensure_enablement(&mut tx, user_id, app_id, profile_id, None, now).await?;
         }
     }
+    crate::desk::demo::seed_in(&mut tx, now).await?;
     if created_users > 0 {
         // The demo client, when registered now, is recorded in this event.
         let detail = match &registered {
@@ -800,7 +816,7 @@ impl DemoRpPlan {
     }
 }
 
-fn write_private(path: &std::path::Path, text: &str) -> std::io::Result<()> {
+pub(crate) fn write_private(path: &std::path::Path, text: &str) -> std::io::Result<()> {
     use std::io::Write;
     // With PostgreSQL nothing else has created the data directory yet.
     if let Some(dir) = path.parent()

@@ -41,6 +41,8 @@ pub struct App {
     pub hasher: PasswordHasherConfig,
     /// Smart-card verification, when a CA bundle is configured.
     pub cns: Option<Arc<cns::CnsVerifier>>,
+    /// The secret the mail gate presents to `/api/v1/mailgate`.
+    pub mailgate_token: Arc<String>,
 }
 
 /// Errors a use case reports to its caller.
@@ -177,7 +179,9 @@ impl App {
                 .map_err(|e| format!("cns.client_ca_bundle: {e}"))?,
             ))
         };
+        let mailgate_token = Arc::new(desk::mailgate::mailgate_token(&config)?);
         Ok(App {
+            mailgate_token,
             db,
             config: Arc::new(config),
             mailer,

@@ -205,7 +205,6 @@ fn header_token(value: &str) -> String {
 /// Subject prefixes of automatic replies, lowercased.
 const AUTO_REPLY_PREFIXES: &[&str] = &[
     "risposta automatica:",
-    "auto:",
     "automatic reply:",
     "autoreply:",
     "auto-reply:",

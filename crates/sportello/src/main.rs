@@ -85,6 +85,15 @@ enum Command {
         #[command(subcommand)]
         command: OidcCommand,
     },
+    /// Read one e-mail message (RFC 5322) on standard input and hand it to the
+    /// assistance desk, for an MTA pipe (e.g. Postfix `mailbox_command` or an
+    /// aliases entry). Exit codes follow sysexits: 0 accepted, 65 malformed
+    /// message, 75 temporary failure (the MTA retries), 77 refused token.
+    Mailgate {
+        /// The portal's address (default: http://<listen>).
+        #[arg(long)]
+        url: Option<String>,
+    },
 }
 
 #[derive(Subcommand)]
@@ -183,6 +192,7 @@ async fn open(config: &Config) -> Result<Db, String> {
 
 async fn run(command: Command, config: Config) -> Result<ExitCode, String> {
     match command {
+        Command::Mailgate { url } => mailgate(&config, url).await,
         Command::Migrate => {
             open(&config).await?;
             println!("migrazioni applicate");
@@ -399,5 +409,58 @@ async fn shutdown_signal() {
     tokio::select! {
         _ = ctrl_c => {},
         _ = term => {},
+    }
+}
+
+/// `sportello mailgate`: posts stdin to `/api/v1/mailgate`.
+async fn mailgate(config: &Config, url: Option<String>) -> Result<ExitCode, String> {
+    use std::io::Read;
+    const EX_DATAERR: u8 = 65;
+    const EX_TEMPFAIL: u8 = 75;
+    const EX_NOPERM: u8 = 77;
+    let mut raw = Vec::new();
+    if let Err(e) = std::io::stdin().read_to_end(&mut raw) {
+        eprintln!("sportello mailgate: lettura del messaggio: {e}");
+        return Ok(ExitCode::from(EX_TEMPFAIL));
+    }
+    let token = match sportello_app::desk::mailgate::mailgate_token(config) {
+        Ok(t) => t,
+        Err(e) => {
+            eprintln!("sportello mailgate: token: {e}");
+            return Ok(ExitCode::from(EX_TEMPFAIL));
+        }
+    };
+    let base = url.unwrap_or_else(|| format!("http://{}", config.listen));
+    let endpoint = format!("{}/api/v1/mailgate", base.trim_end_matches('/'));
+    let client = reqwest::Client::builder()
+        .timeout(std::time::Duration::from_secs(60))
+        .build()
+        .map_err(|e| e.to_string())?;
+    let response = client
+        .post(&endpoint)
+        .bearer_auth(token)
+        .header("content-type", "message/rfc822")
+        .body(raw)
+        .send()
+        .await;
+    let response = match response {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("sportello mailgate: {endpoint} non raggiungibile: {e}");
+            return Ok(ExitCode::from(EX_TEMPFAIL));
+        }
+    };
+    let status = response.status();
+    let body = response.text().await.unwrap_or_default();
+    if status.is_success() {
+        println!("{body}");
+        Ok(ExitCode::SUCCESS)
+    } else {
+        eprintln!("sportello mailgate: {status}: {body}");
+        Ok(ExitCode::from(match status.as_u16() {
+            400 | 413 => EX_DATAERR,
+            401 | 403 => EX_NOPERM,
+            _ => EX_TEMPFAIL,
+        }))
     }
 }

@@ -44,6 +44,26 @@ pub struct Register {
     pub aoo: String,
 }
 
+/// The id of a row by its natural key: organizations, applications and
+/// offices by code, users by codice fiscale.
+pub async fn id_by_code_in(
+    conn: &mut AnyConnection,
+    table: &'static str,
+    code: &str,
+) -> Result<Option<i64>> {
+    let sql = match table {
+        "organizations" => "SELECT id FROM organizations WHERE code = $1",
+        "applications" => "SELECT id FROM applications WHERE code = $1",
+        "offices" => "SELECT id FROM offices WHERE code = $1",
+        "users" => "SELECT id FROM users WHERE fiscal_code = $1",
+        _ => return Err(StoreError::Conflict(format!("tabella {table} non prevista"))),
+    };
+    Ok(sqlx::query_scalar(sql)
+        .bind(code)
+        .fetch_optional(conn)
+        .await?)
+}
+
 pub async fn register_code_in(conn: &mut AnyConnection, id: i64) -> Result<String> {
     Ok(
         sqlx::query_scalar("SELECT code FROM registers WHERE id = $1")

@@ -34,7 +34,7 @@ pub struct ApiError {
 }
 
 impl ApiError {
-    fn new(status: u16, error: &'static str, message: impl Into<String>) -> Self {
+    pub(crate) fn new(status: u16, error: &'static str, message: impl Into<String>) -> Self {
         ApiError {
             status,
             error,
@@ -918,7 +918,11 @@ pub struct ApiDoc;
 pub async fn openapi() -> Response {
     (
         [(axum::http::header::CONTENT_TYPE, "application/json")],
-        ApiDoc::openapi().to_pretty_json().unwrap_or_default(),
+        {
+            let mut doc = ApiDoc::openapi();
+            doc.merge(crate::desk_api::DeskApiDoc::openapi());
+            doc.to_pretty_json().unwrap_or_default()
+        },
     )
         .into_response()
 }

@@ -16,6 +16,27 @@ use super::{Intake, Registration};
 use crate::mail_in::{self, InboundMail, MailKind};
 use crate::{App, AppError, Origin, SessionUser, now_micros, record};
 
+/// Where the generated mail-gate token is kept when none is configured.
+pub const MAILGATE_TOKEN_FILE: &str = "mailgate.token";
+
+/// The secret the mail gate presents: `desk.mailgate_token`, or one kept in
+/// `<data_dir>/mailgate.token`, generated on first use (mode 0600).
+pub fn mailgate_token(config: &crate::Config) -> Result<String, String> {
+    if !config.desk.mailgate_token.is_empty() {
+        return Ok(config.desk.mailgate_token.clone());
+    }
+    let path = config.data_dir.join(MAILGATE_TOKEN_FILE);
+    if let Ok(t) = std::fs::read_to_string(&path) {
+        let t = t.trim().to_string();
+        if t.len() >= 32 {
+            return Ok(t);
+        }
+    }
+    let token = crate::security::random_token();
+    crate::demo::write_private(&path, &token).map_err(|e| format!("{}: {e}", path.display()))?;
+    Ok(token)
+}
+
 /// What became of an inbound message.
 #[derive(Clone, Debug, serde::Serialize, PartialEq)]
 pub struct MailOutcome {

@@ -4,6 +4,7 @@
 //! correspondence by e-mail.
 
 pub mod admin;
+pub mod demo;
 pub mod files;
 pub mod intake;
 pub mod mailgate;
