@@ -56,7 +56,11 @@ pub async fn id_by_code_in(
         "applications" => "SELECT id FROM applications WHERE code = $1",
         "offices" => "SELECT id FROM offices WHERE code = $1",
         "users" => "SELECT id FROM users WHERE fiscal_code = $1",
-        _ => return Err(StoreError::Conflict(format!("tabella {table} non prevista"))),
+        _ => {
+            return Err(StoreError::Conflict(format!(
+                "tabella {table} non prevista"
+            )));
+        }
     };
     Ok(sqlx::query_scalar(sql)
         .bind(code)
@@ -270,7 +274,7 @@ pub struct DeskOffice {
 }
 
 const DESK_OFFICE_SELECT: &str = "SELECT o.id, o.organization_id, o.code, o.name, o.region, o.province, o.mailbox, o.accepting_requests,
-    COALESCE((SELECT SUM(c.n) FROM desk_open_counts c WHERE c.office_id = o.id), 0) AS open_requests
+    CAST(COALESCE((SELECT SUM(c.n) FROM desk_open_counts c WHERE c.office_id = o.id), 0) AS BIGINT) AS open_requests
     FROM offices o";
 
 pub async fn channel_offices_in(
@@ -1154,12 +1158,12 @@ pub async fn stat_totals(
 ) -> Result<Vec<StatRow>> {
     let sql = match region {
         Some(_) => {
-            "SELECT scope, 0 AS day, metric, SUM(n) AS n FROM desk_stats
+            "SELECT scope, CAST(0 AS BIGINT) AS day, metric, CAST(SUM(n) AS BIGINT) AS n FROM desk_stats
              WHERE level = $1 AND day >= $2 AND day <= $3 AND region = $4
              GROUP BY scope, metric ORDER BY scope, metric"
         }
         None => {
-            "SELECT scope, 0 AS day, metric, SUM(n) AS n FROM desk_stats
+            "SELECT scope, CAST(0 AS BIGINT) AS day, metric, CAST(SUM(n) AS BIGINT) AS n FROM desk_stats
              WHERE level = $1 AND day >= $2 AND day <= $3
              GROUP BY scope, metric ORDER BY scope, metric"
         }

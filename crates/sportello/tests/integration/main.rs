@@ -8,6 +8,7 @@ mod cli;
 mod cns;
 mod delegation;
 mod demo_rp;
+mod desk;
 mod identity;
 mod import;
 mod mail;
