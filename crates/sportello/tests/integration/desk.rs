@@ -979,3 +979,121 @@ async fn the_mailgate_command_posts_a_message_from_stdin_to_the_server() {
     assert_eq!(out.status.code(), Some(77));
     server.shutdown().await;
 }
+
+#[tokio::test]
+async fn service_levels_flag_late_requests_and_a_transfer_hands_the_request_over() {
+    let t = world().await;
+    let paolo = session(&t, PAOLO).await;
+    let r = t
+        .app
+        .submit_request(
+            Some(&paolo),
+            "CIVIS",
+            civis("Da trasferire", "RSSMRA80A01H501U"),
+            &Origin::default(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(t.app.check_service_levels().await.unwrap(), 0);
+    // CIVIS: 240 open minutes to take in charge. Pretend it arrived 3h30 ago (near), then 5h ago (late).
+    for (hours_ago, flag) in [(3.5_f64, "near"), (5.0, "breached")] {
+        sqlx::query("UPDATE requests SET registered_at = $1 WHERE id = $2")
+            .bind(sportello_app::now_micros() - (hours_ago * 3_600_000_000.0) as i64)
+            .bind(r.id)
+            .execute(t.db.pool())
+            .await
+            .unwrap();
+        assert_eq!(t.app.check_service_levels().await.unwrap(), 1);
+        let req = store::request(&t.db, r.id).await.unwrap().unwrap();
+        assert_eq!(req.sla_flag, flag);
+    }
+    assert_eq!(t.app.check_service_levels().await.unwrap(), 0, "told once");
+    let mails = outbox_subjects(&t).await;
+    assert!(
+        mails
+            .iter()
+            .any(|(to, s)| to == "sara.conti@demo.sportello.localhost"
+                && s.contains(&r.protocol)
+                && s.contains("Livello di servizio")),
+        "{mails:?}"
+    );
+
+    // The operator cannot conclude it on the channel: it goes to Bologna with the appointment.
+    let davide = session(&t, DAVIDE).await;
+    t.app
+        .work_request(Some(&davide), r.id, WorkAct::Take, &Origin::default())
+        .await
+        .unwrap();
+    let e = t
+        .app
+        .work_request(
+            Some(&davide),
+            r.id,
+            WorkAct::Transfer {
+                office_code: "NON-ESISTE".into(),
+                appointment: "lunedì".into(),
+            },
+            &Origin::default(),
+        )
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(
+            e,
+            AppError::Invalid {
+                field: "office_code",
+                ..
+            }
+        ),
+        "{e}"
+    );
+    t.app
+        .work_request(
+            Some(&davide),
+            r.id,
+            WorkAct::Transfer {
+                office_code: "ADE-DP-BO".into(),
+                appointment: "Lunedì 30 novembre alle 9:30, sportello 4, con la quietanza.".into(),
+            },
+            &Origin::default(),
+        )
+        .await
+        .unwrap();
+    let req = store::request(&t.db, r.id).await.unwrap().unwrap();
+    assert_eq!(req.state, "new");
+    assert_eq!(req.assignee_id, None);
+    let bo: i64 = sqlx::query_scalar("SELECT id FROM offices WHERE code = 'ADE-DP-BO'")
+        .fetch_one(t.db.pool())
+        .await
+        .unwrap();
+    assert_eq!(req.office_id, bo);
+    assert!(matches!(
+        t.app.request_view(Some(&davide), r.id).await,
+        Err(AppError::Forbidden(_))
+    ));
+    let mails = outbox_subjects(&t).await;
+    assert!(
+        mails
+            .iter()
+            .any(|(to, s)| to == "dp1.bologna.civis@agenzia.example.it" && s.contains(&r.protocol))
+    );
+    assert!(
+        mails
+            .iter()
+            .any(|(to, s)| to == "studio.gallo@example.it" && s.contains("Trasferita"))
+    );
+    // The counters moved with it.
+    let open = store::open_counts(&t.db, None).await.unwrap();
+    let fe: i64 = sqlx::query_scalar("SELECT id FROM offices WHERE code = 'ADE-DP-FE'")
+        .fetch_one(t.db.pool())
+        .await
+        .unwrap();
+    assert!(open.iter().all(|c| c.office_id != fe), "{open:?}");
+    assert!(
+        open.iter()
+            .any(|c| c.office_id == bo && c.state == "new" && c.n == 1)
+    );
+    // Paolo still follows it, and sees the appointment.
+    let view = t.app.request_view(Some(&paolo), r.id).await.unwrap();
+    assert!(view.events.iter().any(|e| e.body.contains("sportello 4")));
+}
