@@ -321,3 +321,74 @@ export function fiscalCodeCheck(first15) {
 
 /** A complete codice fiscale from its first 15 characters. */
 export const fiscalCode = (first15) => first15 + fiscalCodeCheck(first15);
+
+/**
+ * Start `sportello serve --demo` on a data dir the caller owns (fresh from
+ * `makeDataDir()` or left by an earlier server), so one test can restart the
+ * server on the same data, e.g. with another SPORTELLO_CLOCK_START. Same
+ * options as `startServer`; `stop()` leaves the data dir in place (remove it
+ * with `removeDataDir`).
+ */
+export async function startServerOn(dataDir, { logName = 'server.log', env = {}, port } = {}) {
+  fs.mkdirSync(artifacts, { recursive: true });
+  assert.ok(fs.existsSync(serverBin), `server binary not found: ${serverBin} (build it or set SPORTELLO_TEST_BIN)`);
+  assert.ok(fs.existsSync(dataDir), `data dir not found: ${dataDir}`);
+
+  port ??= await freePort();
+  const baseUrl = `http://127.0.0.1:${port}`;
+  const args = ['serve', '--demo', '--listen', `127.0.0.1:${port}`, '--data-dir', dataDir];
+  if (process.env.SPORTELLO_TEST_BROWSER_DATABASE_URL) {
+    args.push('--database-url', process.env.SPORTELLO_TEST_BROWSER_DATABASE_URL);
+  }
+
+  const logPath = path.join(artifacts, logName);
+  const log = fs.openSync(logPath, 'w');
+  const child = spawn(serverBin, args, { stdio: ['ignore', log, log], env: { ...process.env, ...env } });
+  fs.closeSync(log);
+  const exited = new Promise((resolve) => child.once('exit', (code, signal) => resolve(code ?? signal)));
+
+  const stop = () => terminate(child, exited, 15_000);
+  try {
+    await waitForHealthy(baseUrl, exited, logPath, 60_000);
+  } catch (e) {
+    await stop();
+    throw e;
+  }
+  return { baseUrl, port, dataDir, logPath, stop };
+}
+
+/** A fresh, empty data dir for `startServerOn`. */
+export function makeDataDir() {
+  return fs.mkdtempSync(path.join(os.tmpdir(), 'sportello-browser-'));
+}
+
+export function removeDataDir(dataDir) {
+  fs.rmSync(dataDir, { recursive: true, force: true });
+}
+
+/**
+ * Pipe a raw RFC 5322 message into `sportello mailgate --url <baseUrl>` with the
+ * server's data dir (for its mailgate.token). Resolves with { code, stdout, stderr, json }
+ * (json is the parsed stdout, or null).
+ */
+export function runMailgate({ baseUrl, dataDir, message, timeoutMs = 30_000 }) {
+  return new Promise((resolve, reject) => {
+    const child = spawn(serverBin, ['mailgate', '--url', baseUrl], {
+      stdio: ['pipe', 'pipe', 'pipe'],
+      env: { ...process.env, SPORTELLO_DATA_DIR: dataDir },
+    });
+    let stdout = '';
+    let stderr = '';
+    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+    child.stdout.on('data', (c) => { stdout += c; });
+    child.stderr.on('data', (c) => { stderr += c; });
+    child.on('error', (e) => { clearTimeout(timer); reject(e); });
+    child.on('close', (code, signal) => {
+      clearTimeout(timer);
+      let json = null;
+      try { json = JSON.parse(stdout); } catch { json = null; }
+      resolve({ code: code ?? signal, stdout, stderr, json });
+    });
+    child.stdin.end(message);
+  });
+}
