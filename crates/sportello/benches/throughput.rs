@@ -149,6 +149,7 @@ async fn transactions(backend: &str, url: &str) -> Vec<Row> {
                 .await
                 .unwrap();
                 let msg = sportello_app::mail::MailMessage {
+                    from: None,
                     to: vec!["a@example.it".into()],
                     subject: "Abilitazione".into(),
                     body: "Gentile utente, ...".into(),

@@ -916,14 +916,11 @@ pub async fn audit_history(
 pub struct ApiDoc;
 
 pub async fn openapi() -> Response {
-    (
-        [(axum::http::header::CONTENT_TYPE, "application/json")],
-        {
-            let mut doc = ApiDoc::openapi();
-            doc.merge(crate::desk_api::DeskApiDoc::openapi());
-            doc.to_pretty_json().unwrap_or_default()
-        },
-    )
+    ([(axum::http::header::CONTENT_TYPE, "application/json")], {
+        let mut doc = ApiDoc::openapi();
+        doc.merge(crate::desk_api::DeskApiDoc::openapi());
+        doc.to_pretty_json().unwrap_or_default()
+    })
         .into_response()
 }
 

@@ -122,12 +122,24 @@ pub async fn load_session(State(state): State<Shared>, mut req: Request, next: N
     next.run(req).await
 }
 
-/// Field errors of a submitted form, for the templates.
+/// Field errors of a submitted form, for the templates: each message is
+/// shown next to its field (whose id is `field`) and in the summary on top.
 #[derive(Default)]
 pub struct FormErrors {
-    pub list: Vec<FieldError>,
+    pub list: Vec<FormError>,
 }
 
+/// One entry of [`FormErrors`]; the field may be named at run time (the
+/// configurable forms of the assistance desk).
+pub struct FormError {
+    pub field: String,
+    pub message: String,
+    /// The field's label, named in the summary when the message alone
+    /// would not say which field it is about.
+    pub label: Option<String>,
+}
+
+/// A field error of the login page.
 pub struct FieldError {
     pub field: &'static str,
     pub message: String,
@@ -145,10 +157,11 @@ impl FormErrors {
         self.get(field).is_some()
     }
 
-    pub fn push(&mut self, field: &'static str, message: impl Into<String>) {
-        self.list.push(FieldError {
-            field,
+    pub fn push(&mut self, field: impl Into<String>, message: impl Into<String>) {
+        self.list.push(FormError {
+            field: field.into(),
             message: message.into(),
+            label: None,
         });
     }
 
@@ -177,6 +190,11 @@ pub fn field_error(
     match e {
         AppError::Invalid { field, message } => f.push(field, message),
         AppError::InvalidFiscalCode(e) => f.push("fiscal_code", i18n::fiscal_code_error(lang, &e)),
+        AppError::InvalidFields(list) => {
+            for (field, message) in list {
+                f.push(field, message);
+            }
+        }
         other => return Err(other.into()),
     }
     Ok(())
@@ -296,6 +314,12 @@ pub struct UserView {
     pub is_admin: bool,
     /// Central or local administrator: may manage users.
     pub manages_users: bool,
+    /// Office manager or operator: works the assistance desk.
+    pub works_desk: bool,
+    /// Office, regional or central manager: sees the desk's reports.
+    pub sees_reports: bool,
+    /// Central administrator or central manager: exports the daily protocol register.
+    pub keeps_register: bool,
     pub roles: Vec<String>,
 }
 
@@ -307,6 +331,11 @@ impl From<&SessionUser> for UserView {
             organization: s.organization_name.clone(),
             is_admin: s.actor.has(Role::CentralAdmin),
             manages_users: s.actor.has(Role::CentralAdmin) || s.actor.has(Role::LocalAdmin),
+            works_desk: s.actor.has(Role::OfficeManager) || s.actor.has(Role::Operator),
+            sees_reports: s.actor.has(Role::OfficeManager)
+                || s.actor.has(Role::RegionalManager)
+                || s.actor.has(Role::CentralManager),
+            keeps_register: s.actor.has(Role::CentralAdmin) || s.actor.has(Role::CentralManager),
             roles: s
                 .actor
                 .grants

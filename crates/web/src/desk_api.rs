@@ -581,7 +581,10 @@ pub fn parse_scope(s: &str) -> Option<ReportScope> {
     if s == "nation" || s == "nazione" {
         return Some(ReportScope::Nation);
     }
-    if let Some(id) = s.strip_prefix("office:").or_else(|| s.strip_prefix("ufficio:")) {
+    if let Some(id) = s
+        .strip_prefix("office:")
+        .or_else(|| s.strip_prefix("ufficio:"))
+    {
         return id.parse().ok().map(ReportScope::Office);
     }
     s.strip_prefix("region:")
@@ -777,11 +780,7 @@ pub async fn mailgate(
     let origin = Origin {
         address: Some(origin.0.ip().to_string()),
     };
-    let o = state
-        .app
-        .receive_mail(&body, &origin)
-        .await
-        .map_err(err)?;
+    let o = state.app.receive_mail(&body, &origin).await.map_err(err)?;
     Ok(Json(o.into()))
 }
 

@@ -33,6 +33,1045 @@ impl Lang {
 
 /// (key, Italian, English)
 const TEXTS: &[(&str, &str, &str)] = &[
+    ("desk_admin.nav.reports", "Report", "Reports"),
+    (
+        "desk_admin.nav.register",
+        "Registro di protocollo",
+        "Protocol register",
+    ),
+    ("desk_admin.nav.channels", "Canali", "Channels"),
+    ("desk_admin.yes", "sì", "yes"),
+    ("desk_admin.no", "no", "no"),
+    (
+        "desk_admin.required",
+        "Campo obbligatorio.",
+        "This field is required.",
+    ),
+    (
+        "desk_admin.bad_date",
+        "Indicare una data valida (gg/mm/aaaa).",
+        "Enter a valid date (dd/mm/yyyy).",
+    ),
+    (
+        "desk_admin.bad_minutes",
+        "Indicare un numero intero di minuti, 0 o più.",
+        "Enter a whole number of minutes, 0 or more.",
+    ),
+    (
+        "desk_admin.bad_mb",
+        "Indicare un numero intero da 1 a 100.",
+        "Enter a whole number from 1 to 100.",
+    ),
+    (
+        "desk_admin.report.title",
+        "Report delle richieste di assistenza",
+        "Assistance request reports",
+    ),
+    (
+        "desk_admin.report.intro",
+        "Scegli l'ambito e il periodo: le richieste da prendere in carico e in lavorazione sono quelle di adesso, le altre cifre riguardano il periodo.",
+        "Choose the scope and the period: requests to take and in progress are counted now, the other figures cover the period.",
+    ),
+    ("desk_admin.report.scope", "Ambito", "Scope"),
+    (
+        "desk_admin.report.nation",
+        "Italia (tutte le regioni)",
+        "Italy (all regions)",
+    ),
+    ("desk_admin.report.regions", "Regioni", "Regions"),
+    ("desk_admin.report.offices", "Uffici", "Offices"),
+    ("desk_admin.report.from", "Dal", "From"),
+    ("desk_admin.report.to", "Al", "To"),
+    ("desk_admin.report.show", "Mostra", "Show"),
+    ("desk_admin.report.period", "periodo", "period"),
+    (
+        "desk_admin.report.bad_scope",
+        "Ambito non riconosciuto: sceglilo dall'elenco.",
+        "Unknown scope: choose it from the list.",
+    ),
+    (
+        "desk_admin.report.bad_order",
+        "La data finale precede quella iniziale.",
+        "The end date is before the start date.",
+    ),
+    (
+        "desk_admin.report.too_long",
+        "Il periodo può coprire al massimo un anno.",
+        "The period may cover one year at most.",
+    ),
+    (
+        "desk_admin.report.csv",
+        "Scarica i dati (CSV)",
+        "Download the data (CSV)",
+    ),
+    ("desk_admin.report.now", "Ora", "Now"),
+    (
+        "desk_admin.report.in_period",
+        "Nel periodo",
+        "In the period",
+    ),
+    (
+        "desk_admin.report.to_take",
+        "Da prendere in carico",
+        "To be taken",
+    ),
+    (
+        "desk_admin.report.in_progress",
+        "In lavorazione",
+        "In progress",
+    ),
+    ("desk_admin.report.opened", "Ricevute", "Received"),
+    ("desk_admin.report.taken", "Prese in carico", "Taken"),
+    ("desk_admin.report.closed", "Chiuse", "Closed"),
+    ("desk_admin.report.transferred", "Trasferite", "Transferred"),
+    (
+        "desk_admin.report.by_outcome",
+        "Richieste chiuse per esito",
+        "Closed requests by outcome",
+    ),
+    ("desk_admin.report.outcome", "Esito", "Outcome"),
+    (
+        "desk_admin.report.no_outcomes",
+        "Nessuna richiesta chiusa nel periodo.",
+        "No request closed in the period.",
+    ),
+    ("desk_admin.report.by_office", "Per ufficio", "By office"),
+    ("desk_admin.report.by_region", "Per regione", "By region"),
+    ("desk_admin.report.office", "Ufficio", "Office"),
+    ("desk_admin.report.region", "Regione", "Region"),
+    (
+        "desk_admin.report.chart",
+        "Richieste ricevute e chiuse al giorno",
+        "Requests received and closed per day",
+    ),
+    (
+        "desk_admin.report.chart_data",
+        "Dati del grafico",
+        "Chart data",
+    ),
+    ("desk_admin.report.day", "Giorno", "Day"),
+    (
+        "desk_admin.report.note",
+        "I giorni sono quelli del calendario italiano (ora di Roma).",
+        "Days follow the Italian calendar (Rome time).",
+    ),
+    (
+        "desk_admin.register.title",
+        "Registro giornaliero di protocollo",
+        "Daily protocol register",
+    ),
+    (
+        "desk_admin.register.intro",
+        "Il registro giornaliero elenca le registrazioni e gli annullamenti di un giorno. Ogni esportazione è annotata nel registro degli eventi con la sua impronta SHA-256.",
+        "The daily register lists one day's registrations and annulments. Every export is written to the audit trail with its SHA-256 fingerprint.",
+    ),
+    ("desk_admin.register.register", "Registro", "Register"),
+    ("desk_admin.register.day", "Giorno", "Day"),
+    (
+        "desk_admin.register.csv",
+        "Scarica il registro (CSV)",
+        "Download the register (CSV)",
+    ),
+    (
+        "desk_admin.register.print",
+        "Versione stampabile",
+        "Printable version",
+    ),
+    (
+        "desk_admin.register.none",
+        "Non ci sono ancora registri di protocollo.",
+        "There are no protocol registers yet.",
+    ),
+    (
+        "desk_admin.register.choose",
+        "Scegli un registro dall'elenco.",
+        "Choose a register from the list.",
+    ),
+    (
+        "desk_admin.register.note",
+        "Il file CSV usa il punto e virgola come separatore; l'intestazione X-Content-SHA256 della risposta riporta la sua impronta.",
+        "The CSV file is separated by semicolons; the response header X-Content-SHA256 carries its fingerprint.",
+    ),
+    (
+        "desk_admin.print.back",
+        "Torna al registro",
+        "Back to the register",
+    ),
+    (
+        "desk_admin.print.how",
+        "Per stampare usa il comando Stampa del browser.",
+        "To print, use the browser's Print command.",
+    ),
+    (
+        "desk_admin.print.aoo",
+        "Area organizzativa omogenea (AOO)",
+        "Homogeneous organisational area (AOO)",
+    ),
+    ("desk_admin.print.entries", "Registrazioni", "Entries"),
+    ("desk_admin.print.annulments", "Annullamenti", "Annulments"),
+    (
+        "desk_admin.print.number",
+        "Numero di protocollo",
+        "Protocol number",
+    ),
+    (
+        "desk_admin.print.date",
+        "Data di registrazione",
+        "Registered on",
+    ),
+    ("desk_admin.print.intake", "Canale di ingresso", "Intake"),
+    ("desk_admin.print.sender", "Mittente", "Sender"),
+    ("desk_admin.print.subject", "Oggetto", "Subject"),
+    ("desk_admin.print.office", "Ufficio", "Office"),
+    (
+        "desk_admin.print.hash",
+        "Impronta del documento (SHA-256)",
+        "Document fingerprint (SHA-256)",
+    ),
+    ("desk_admin.print.annulment", "Annullamento", "Annulment"),
+    ("desk_admin.print.annulled", "Annullata il", "Annulled on"),
+    (
+        "desk_admin.print.empty",
+        "Nessuna registrazione in questo giorno.",
+        "No entry on this day.",
+    ),
+    (
+        "desk_admin.print.sha256",
+        "Impronta SHA-256 del file CSV esportato:",
+        "SHA-256 fingerprint of the exported CSV file:",
+    ),
+    ("desk_admin.print.exported", "Esportato il", "Exported on"),
+    ("desk_admin.intake.web", "Portale", "Web portal"),
+    ("desk_admin.intake.mail", "Posta elettronica", "E-mail"),
+    ("desk_admin.intake.phone", "Telefono", "Phone"),
+    ("desk_admin.intake.other", "Altro", "Other"),
+    (
+        "desk_admin.channels.title",
+        "Canali di assistenza",
+        "Assistance channels",
+    ),
+    (
+        "desk_admin.channels.intro",
+        "Ogni canale ha il suo registro di protocollo, gli orari, il modulo, gli esiti, le regole di smistamento e gli uffici che lo lavorano.",
+        "Each channel has its protocol register, opening hours, form, outcomes, routing rules and the offices that work it.",
+    ),
+    ("desk_admin.channels.new", "Nuovo canale", "New channel"),
+    ("desk_admin.channels.channel", "Canale", "Channel"),
+    (
+        "desk_admin.channels.caption",
+        "Canali configurati",
+        "Configured channels",
+    ),
+    (
+        "desk_admin.channels.none",
+        "Nessun canale configurato.",
+        "No channel configured.",
+    ),
+    ("desk_admin.channels.register", "Registro", "Register"),
+    ("desk_admin.channels.offices", "Uffici", "Offices"),
+    ("desk_admin.channels.active", "Attivo", "Active"),
+    ("desk_admin.channels.edit", "modifica", "edit"),
+    (
+        "desk_admin.channels.back",
+        "Torna all'elenco dei canali",
+        "Back to the channel list",
+    ),
+    (
+        "desk_admin.channels.save",
+        "Salva il canale",
+        "Save the channel",
+    ),
+    (
+        "desk_admin.channels.saved",
+        "Canale salvato.",
+        "Channel saved.",
+    ),
+    (
+        "desk_admin.offices.title",
+        "Uffici: accettazione delle nuove richieste",
+        "Offices: intake of new requests",
+    ),
+    (
+        "desk_admin.offices.intro",
+        "Un ufficio che non accetta nuove richieste viene saltato dallo smistamento; le richieste già assegnate restano all'ufficio.",
+        "An office that does not accept new requests is skipped by routing; requests already assigned stay with the office.",
+    ),
+    ("desk_admin.offices.none", "Nessun ufficio.", "No office."),
+    (
+        "desk_admin.offices.open",
+        "Richieste aperte",
+        "Open requests",
+    ),
+    (
+        "desk_admin.offices.accepting",
+        "Accetta nuove richieste",
+        "Accepts new requests",
+    ),
+    ("desk_admin.offices.actions", "Azioni", "Actions"),
+    (
+        "desk_admin.offices.stop",
+        "Sospendi l'accettazione",
+        "Stop accepting",
+    ),
+    (
+        "desk_admin.offices.start",
+        "Riprendi l'accettazione",
+        "Start accepting",
+    ),
+    (
+        "desk_admin.offices.done",
+        "Accettazione dell'ufficio aggiornata.",
+        "Office intake updated.",
+    ),
+    (
+        "desk_admin.form.required_note",
+        "I campi contrassegnati da * sono obbligatori.",
+        "Fields marked with * are required.",
+    ),
+    ("desk_admin.form.general", "Dati del canale", "Channel"),
+    (
+        "desk_admin.form.register",
+        "Registro di protocollo",
+        "Protocol register",
+    ),
+    (
+        "desk_admin.form.audience",
+        "Chi può scrivere",
+        "Who may write",
+    ),
+    (
+        "desk_admin.form.settings",
+        "Orari, modulo, esiti e smistamento",
+        "Hours, form, outcomes and routing",
+    ),
+    ("desk_admin.form.intake", "Canali di ingresso", "Intake"),
+    (
+        "desk_admin.form.limits",
+        "Tempi di servizio e allegati",
+        "Service levels and attachments",
+    ),
+    (
+        "desk_admin.form.offices",
+        "Uffici che lavorano il canale",
+        "Offices working the channel",
+    ),
+    ("desk_admin.f.code", "Sigla", "Code"),
+    ("desk_admin.f.name", "Nome", "Name"),
+    ("desk_admin.f.description", "Descrizione", "Description"),
+    (
+        "desk_admin.f.register_code",
+        "Sigla del registro",
+        "Register code",
+    ),
+    (
+        "desk_admin.f.register_name",
+        "Nome del registro",
+        "Register name",
+    ),
+    (
+        "desk_admin.f.aoo",
+        "Codice AOO dell'amministrazione",
+        "Administration's AOO code",
+    ),
+    (
+        "desk_admin.f.application_code",
+        "Applicazione abilitante",
+        "Enabling application",
+    ),
+    (
+        "desk_admin.f.requester_categories",
+        "Categorie di richiedenti",
+        "Requester categories",
+    ),
+    (
+        "desk_admin.f.require_association",
+        "Solo richiedenti associati a un ufficio",
+        "Only requesters associated with an office",
+    ),
+    (
+        "desk_admin.f.hours_weekly",
+        "Orario settimanale",
+        "Weekly hours",
+    ),
+    (
+        "desk_admin.f.hours_holidays",
+        "Giorni di chiusura",
+        "Closing days",
+    ),
+    ("desk_admin.f.form_spec", "Campi del modulo", "Form fields"),
+    ("desk_admin.f.outcomes", "Esiti", "Outcomes"),
+    (
+        "desk_admin.f.routing_rules",
+        "Regole di smistamento",
+        "Routing rules",
+    ),
+    (
+        "desk_admin.f.mail_address",
+        "Casella di posta del canale",
+        "Channel mailbox",
+    ),
+    (
+        "desk_admin.f.intake_web",
+        "Richieste dal portale",
+        "Requests through the portal",
+    ),
+    (
+        "desk_admin.f.intake_mail",
+        "Richieste per posta elettronica",
+        "Requests by e-mail",
+    ),
+    (
+        "desk_admin.f.intake_phone",
+        "Richieste per telefono (registrate dagli operatori)",
+        "Requests by phone (registered by operators)",
+    ),
+    (
+        "desk_admin.f.notice_lookup",
+        "Ricerca delle comunicazioni nel modulo",
+        "Notice lookup in the form",
+    ),
+    (
+        "desk_admin.f.sla_take_minutes",
+        "Presa in carico entro (minuti)",
+        "Take within (minutes)",
+    ),
+    (
+        "desk_admin.f.sla_close_minutes",
+        "Chiusura entro (minuti)",
+        "Close within (minutes)",
+    ),
+    (
+        "desk_admin.f.max_attachment_mb",
+        "Dimensione massima degli allegati (MB)",
+        "Largest attachment size (MB)",
+    ),
+    ("desk_admin.f.active", "Canale attivo", "Channel active"),
+    ("desk_admin.f.other", "Altro", "Other"),
+    (
+        "desk_admin.h.code",
+        "Da 2 a 16 lettere maiuscole, cifre o _ (es. CIVIS); non si cambia dopo la creazione.",
+        "2 to 16 capital letters, digits or _ (e.g. CIVIS); it cannot change once created.",
+    ),
+    (
+        "desk_admin.h.register_code",
+        "Un registro esistente o uno nuovo, da 2 a 16 lettere maiuscole o cifre.",
+        "An existing register or a new one, 2 to 16 capital letters or digits.",
+    ),
+    (
+        "desk_admin.h.aoo",
+        "Il codice dell'area organizzativa omogenea, riportato nella segnatura.",
+        "The code of the organisational area, shown in the protocol mark.",
+    ),
+    (
+        "desk_admin.h.application_code",
+        "Codice di un'applicazione del catalogo: scrivono solo i suoi utenti abilitati. Vuoto: chiunque abbia accesso al portale.",
+        "Code of a catalogue application: only its enabled users may write. Empty: anyone logged in.",
+    ),
+    (
+        "desk_admin.h.requester_categories",
+        "Codici separati da virgola; vuoto: tutte le categorie.",
+        "Comma-separated codes; empty: every category.",
+    ),
+    (
+        "desk_admin.h.hours_weekly",
+        "Un gruppo di giorni con le fasce orarie per riga, ora di Roma. Esempio:\nlun-sab 07:00-23:00",
+        "One group of days with its time ranges per line, Rome time. Example:\nlun-sab 07:00-23:00",
+    ),
+    (
+        "desk_admin.h.hours_holidays",
+        "Voci separate da virgola o una per riga: «festività nazionali», date aaaa-mm-gg, ricorrenze gg-mm. Esempio:\nfestività nazionali, 2026-12-24",
+        "Items separated by commas or one per line: «festività nazionali» (national holidays), dates yyyy-mm-dd, yearly dd-mm. Example:\nfestività nazionali, 2026-12-24",
+    ),
+    (
+        "desk_admin.h.form_spec",
+        "Un campo per riga: chiave | etichetta | tipo | obbligatorio oppure facoltativo.\nTipi: testo, testo_lungo, numero, data, codice_fiscale, email, telefono, scelta:a/b, allegato.\nEsempio: motivo | Motivo della richiesta | scelta:rimborso/rettifica | obbligatorio",
+        "One field per line: key | label | kind | obbligatorio (required) or facoltativo (optional).\nKinds: testo, testo_lungo, numero, data, codice_fiscale, email, telefono, scelta:a/b, allegato.\nExample: motivo | Motivo della richiesta | scelta:rimborso/rettifica | obbligatorio",
+    ),
+    (
+        "desk_admin.h.outcomes",
+        "Un esito per riga (al massimo 80 caratteri), es. Risolta, Non di competenza.",
+        "One outcome per line (80 characters at most), e.g. Risolta, Non di competenza.",
+    ),
+    (
+        "desk_admin.h.routing_rules",
+        "Una regola per riga, «condizione => destinazione»; vale la prima che si applica. Esempi:\noggetto contiene rinnovo certificato | certificato digitale => ufficio competente\ncampo motivo = rimborso => ufficio DP-FE\nsempre => ufficio DR-ER",
+        "One rule per line, «condition => target»; the first that applies wins. Examples:\noggetto contiene rinnovo certificato | certificato digitale => ufficio competente\ncampo motivo = rimborso => ufficio DP-FE\nsempre => ufficio DR-ER",
+    ),
+    (
+        "desk_admin.h.mail_address",
+        "Le e-mail ricevute a questo indirizzo diventano richieste del canale.",
+        "Mail received at this address becomes requests of the channel.",
+    ),
+    (
+        "desk_admin.h.sla",
+        "Minuti di apertura del canale; 0 o vuoto: nessun termine.",
+        "Minutes of the channel's opening hours; 0 or empty: no target.",
+    ),
+    (
+        "desk_admin.h.max_attachment_mb",
+        "Da 1 a 100 MB per allegato.",
+        "1 to 100 MB per attachment.",
+    ),
+    (
+        "desk_admin.h.office_codes",
+        "Almeno un ufficio. Lo smistamento sceglie tra questi uffici.",
+        "At least one office. Routing chooses among these offices.",
+    ),
+    (
+        "desk_admin.assoc.title",
+        "Associa un richiedente a un ufficio",
+        "Associate a requester with an office",
+    ),
+    (
+        "desk_admin.assoc.intro",
+        "Il richiedente (per esempio un intermediario) scriverà agli uffici a cui è associato per questo canale.",
+        "The requester (for instance an intermediary) will write to the offices he is associated with for this channel.",
+    ),
+    (
+        "desk_admin.assoc.no_offices",
+        "Il canale non ha ancora uffici.",
+        "The channel has no offices yet.",
+    ),
+    (
+        "desk_admin.assoc.fiscal_code",
+        "Codice fiscale del richiedente",
+        "Requester's codice fiscale",
+    ),
+    (
+        "desk_admin.assoc.choose",
+        "Scegli l'ufficio",
+        "Choose the office",
+    ),
+    ("desk_admin.assoc.submit", "Associa", "Associate"),
+    (
+        "desk_admin.assoc.done",
+        "Richiedente associato all'ufficio.",
+        "Requester associated with the office.",
+    ),
+    ("desk.nav.help", "Assistenza", "Assistance"),
+    ("desk.nav.office", "Ufficio", "Office"),
+    ("desk.home.title", "Assistenza", "Assistance"),
+    (
+        "desk.home.intro",
+        "Scrivi a uno dei canali di assistenza a cui sei abilitato e segui qui le tue richieste.",
+        "Write to one of the assistance channels you are enabled for and follow your requests here.",
+    ),
+    (
+        "desk.channels",
+        "Canali di assistenza",
+        "Assistance channels",
+    ),
+    (
+        "desk.channels.none",
+        "Non sei abilitato a scrivere a nessun canale di assistenza.",
+        "You are not enabled to write to any assistance channel.",
+    ),
+    ("desk.channel.open", "Aperto ora", "Open now"),
+    ("desk.channel.closed", "Chiuso", "Closed"),
+    ("desk.new", "Nuova richiesta", "New request"),
+    ("desk.mine", "Le mie richieste", "My requests"),
+    (
+        "desk.mine.none",
+        "Non hai ancora inviato richieste di assistenza.",
+        "You have not sent any assistance request yet.",
+    ),
+    (
+        "desk.mine.caption",
+        "Le tue richieste di assistenza, dalla più recente",
+        "Your assistance requests, most recent first",
+    ),
+    ("desk.protocol", "Protocollo", "Protocol number"),
+    ("desk.date", "Data", "Date"),
+    ("desk.registered_at", "Registrata il", "Registered on"),
+    ("desk.channel", "Canale", "Channel"),
+    ("desk.subject", "Oggetto", "Subject"),
+    (
+        "desk.body",
+        "Descrizione della richiesta",
+        "Description of the request",
+    ),
+    ("desk.state", "Stato", "State"),
+    ("desk.outcome", "Esito", "Outcome"),
+    ("desk.office", "Ufficio", "Office"),
+    ("desk.aoo", "AOO", "AOO"),
+    ("desk.of", "del", "of"),
+    ("desk.back", "Torna all'assistenza", "Back to assistance"),
+    ("desk.breadcrumb", "Percorso", "Breadcrumb"),
+    ("desk.choose", "Seleziona…", "Choose…"),
+    (
+        "desk.required_note",
+        "I campi contrassegnati con * sono obbligatori.",
+        "Fields marked with * are required.",
+    ),
+    (
+        "desk.new.title",
+        "Nuova richiesta di assistenza",
+        "New assistance request",
+    ),
+    (
+        "desk.closed",
+        "Il canale è chiuso.",
+        "The channel is closed.",
+    ),
+    ("desk.closed.reopens", "Riapre il", "It reopens on"),
+    ("desk.notice.legend", "Comunicazione o avviso", "Notice"),
+    (
+        "desk.notice.intro",
+        "Indica il numero della comunicazione o dell'avviso e il codice fiscale del contribuente, poi cerca la comunicazione per verificarne i dati.",
+        "Enter the notice number and the taxpayer's codice fiscale, then look the notice up to check its data.",
+    ),
+    (
+        "desk.notice.number",
+        "Numero della comunicazione o dell'avviso",
+        "Notice number",
+    ),
+    (
+        "desk.notice.taxpayer",
+        "Codice fiscale del contribuente",
+        "Taxpayer's codice fiscale",
+    ),
+    (
+        "desk.notice.lookup",
+        "Cerca la comunicazione",
+        "Look up the notice",
+    ),
+    ("desk.notice.found", "Comunicazione trovata", "Notice found"),
+    ("desk.notice.kind", "Tipo", "Kind"),
+    ("desk.notice.model", "Modello", "Return form"),
+    ("desk.notice.year", "Anno d'imposta", "Tax year"),
+    ("desk.request.legend", "La richiesta", "The request"),
+    ("desk.contact.legend", "Recapiti", "Contact details"),
+    (
+        "desk.contact.note",
+        "Sono proposti i recapiti indicati l'ultima volta: puoi aggiornarli, saranno usati anche per le prossime richieste.",
+        "The contact details given last time are proposed: you can update them, they will also be used for your next requests.",
+    ),
+    ("desk.requester", "Richiedente", "Requester"),
+    (
+        "desk.contact_name",
+        "Nominativo di riferimento",
+        "Contact person",
+    ),
+    ("desk.phone", "Telefono", "Telephone"),
+    ("desk.email", "E-mail", "E-mail"),
+    (
+        "desk.fields.legend",
+        "Dati della richiesta",
+        "Request details",
+    ),
+    ("desk.attachments.legend", "Allegati", "Attachments"),
+    (
+        "desk.attachments",
+        "Allegati (facoltativi)",
+        "Attachments (optional)",
+    ),
+    (
+        "desk.attachments.hint",
+        "Formati ammessi: {}. Al massimo {} MB per file e {} file in tutto.",
+        "Accepted formats: {}. At most {} MB per file and {} files in all.",
+    ),
+    (
+        "desk.attachment_field.hint",
+        "Un file, con i formati e la dimensione indicati per gli allegati.",
+        "One file, in the formats and size given for attachments.",
+    ),
+    (
+        "desk.files_dropped",
+        "I file scelti non sono stati conservati: selezionali di nuovo prima di inviare.",
+        "The files you chose were not kept: select them again before sending.",
+    ),
+    ("desk.submit", "Invia la richiesta", "Send the request"),
+    ("desk.request.title", "Richiesta", "Request"),
+    (
+        "desk.registered",
+        "Richiesta registrata con protocollo",
+        "Request registered with protocol number",
+    ),
+    (
+        "desk.registered.keep",
+        "Conserva il numero di protocollo: ti servirà per ogni comunicazione sulla richiesta.",
+        "Keep the protocol number: you will need it whenever you write about this request.",
+    ),
+    (
+        "desk.content",
+        "Contenuto della richiesta",
+        "Content of the request",
+    ),
+    ("desk.correspondence", "Corrispondenza", "Correspondence"),
+    (
+        "desk.history",
+        "Storia della richiesta",
+        "History of the request",
+    ),
+    ("desk.events.none", "Nessun messaggio.", "No messages."),
+    ("desk.attachments.list", "Allegati:", "Attachments:"),
+    (
+        "desk.attachments.other",
+        "Altri allegati",
+        "Other attachments",
+    ),
+    (
+        "desk.event.registered",
+        "Richiesta registrata",
+        "Request registered",
+    ),
+    ("desk.event.assigned", "Assegnazione", "Assignment"),
+    ("desk.event.taken", "Presa in carico", "Taken in charge"),
+    ("desk.event.note", "Nota", "Note"),
+    (
+        "desk.event.message_out",
+        "Messaggio dell'ufficio",
+        "Message from the office",
+    ),
+    (
+        "desk.event.documents_requested",
+        "Richiesta di documentazione",
+        "Documents requested",
+    ),
+    (
+        "desk.event.message_in",
+        "Messaggio del richiedente",
+        "Message from the requester",
+    ),
+    ("desk.event.closed", "Chiusura", "Closure"),
+    ("desk.event.transferred", "Trasferimento", "Transfer"),
+    ("desk.event.other", "Evento", "Event"),
+    ("desk.event.internal", "Solo ufficio", "Office only"),
+    (
+        "desk.reply.title",
+        "Rispondi all'ufficio",
+        "Reply to the office",
+    ),
+    ("desk.reply.text", "Messaggio", "Message"),
+    ("desk.reply.submit", "Invia la risposta", "Send the reply"),
+    (
+        "desk.reply.sent",
+        "Risposta inviata all'ufficio.",
+        "Reply sent to the office.",
+    ),
+    ("desk.sla", "Tempi", "Service level"),
+    ("desk.sla.ok", "Nei tempi", "On time"),
+    ("desk.sla.near", "In scadenza", "Due soon"),
+    ("desk.sla.breached", "Scaduta", "Overdue"),
+    ("desk.intake", "Ricevuta tramite", "Received by"),
+    ("desk.intake.web", "Portale", "Portal"),
+    ("desk.intake.mail", "E-mail", "E-mail"),
+    ("desk.intake.phone", "Telefono", "Telephone"),
+    ("desk.office.title", "Scrivania dell'ufficio", "Office desk"),
+    (
+        "desk.office.nav",
+        "Funzioni dell'ufficio",
+        "Office functions",
+    ),
+    ("desk.buckets", "Richieste per stato", "Requests by state"),
+    (
+        "desk.bucket.to_take",
+        "Da prendere in carico",
+        "To be taken",
+    ),
+    ("desk.bucket.in_progress", "In lavorazione", "In progress"),
+    (
+        "desk.bucket.waiting_requester",
+        "In attesa del richiedente",
+        "Waiting for the requester",
+    ),
+    ("desk.bucket.closed", "Chiuse", "Closed"),
+    ("desk.bucket.all", "Tutte", "All"),
+    ("desk.filter", "Filtra le richieste", "Filter the requests"),
+    (
+        "desk.filter.text",
+        "Protocollo, oggetto o richiedente",
+        "Protocol number, subject or requester",
+    ),
+    ("desk.filter.any", "Qualsiasi", "Any"),
+    (
+        "desk.filter.all_offices",
+        "Tutti i miei uffici",
+        "All my offices",
+    ),
+    (
+        "desk.filter.mine",
+        "Solo assegnate a me",
+        "Only assigned to me",
+    ),
+    ("desk.filter.submit", "Filtra", "Filter"),
+    (
+        "desk.office.none",
+        "Nessuna richiesta con questi criteri.",
+        "No requests match these criteria.",
+    ),
+    (
+        "desk.office.caption",
+        "Richieste degli uffici in cui lavori, dalla più recente.",
+        "Requests of the offices you work in, most recent first.",
+    ),
+    (
+        "desk.office.truncated",
+        "Sono mostrate solo le prime 200: restringi la ricerca con i filtri.",
+        "Only the first 200 are shown: narrow the search with the filters.",
+    ),
+    ("desk.assignee", "Assegnatario", "Assignee"),
+    (
+        "desk.take_due",
+        "Da prendere in carico entro",
+        "To be taken by",
+    ),
+    ("desk.close_due", "Da chiudere entro", "To be closed by"),
+    ("desk.actions", "Azioni", "Actions"),
+    (
+        "desk.actions.none",
+        "Nessuna azione possibile sulla richiesta in questo stato.",
+        "No action is possible on the request in this state.",
+    ),
+    ("desk.act.assign", "Assegna", "Assign"),
+    (
+        "desk.act.assign.button",
+        "Assegna la richiesta",
+        "Assign the request",
+    ),
+    (
+        "desk.act.assign.missing",
+        "Scegli l'operatore a cui assegnare la richiesta.",
+        "Choose the operator to assign the request to.",
+    ),
+    ("desk.act.take", "Prendi in carico", "Take in charge"),
+    (
+        "desk.act.take.intro",
+        "La richiesta passa in lavorazione a tuo nome.",
+        "The request goes in progress under your name.",
+    ),
+    ("desk.act.take.button", "Prendi in carico", "Take in charge"),
+    (
+        "desk.act.message",
+        "Scrivi al richiedente",
+        "Write to the requester",
+    ),
+    (
+        "desk.act.message.intro",
+        "Il messaggio è inviato per e-mail al richiedente e resta nella corrispondenza.",
+        "The message is e-mailed to the requester and stays in the correspondence.",
+    ),
+    (
+        "desk.act.message.button",
+        "Invia il messaggio",
+        "Send the message",
+    ),
+    (
+        "desk.act.ask_documents",
+        "Chiedi documentazione",
+        "Ask for documents",
+    ),
+    (
+        "desk.act.ask_documents.intro",
+        "La richiesta resta in attesa del richiedente e i tempi si fermano finché non risponde.",
+        "The request waits for the requester and the clock stops until he answers.",
+    ),
+    (
+        "desk.act.ask_documents.button",
+        "Chiedi la documentazione",
+        "Ask for the documents",
+    ),
+    (
+        "desk.act.text",
+        "Testo del messaggio",
+        "Text of the message",
+    ),
+    ("desk.act.note", "Nota interna", "Internal note"),
+    (
+        "desk.act.note.intro",
+        "Visibile solo al personale dell'ufficio, mai al richiedente.",
+        "Visible only to the office staff, never to the requester.",
+    ),
+    ("desk.act.note.text", "Testo della nota", "Text of the note"),
+    ("desk.act.note.button", "Aggiungi la nota", "Add the note"),
+    ("desk.act.close", "Chiudi la richiesta", "Close the request"),
+    (
+        "desk.act.close.intro",
+        "Il richiedente riceve l'esito per e-mail.",
+        "The requester receives the outcome by e-mail.",
+    ),
+    (
+        "desk.act.close.text",
+        "Motivazione o istruzioni (facoltative)",
+        "Explanation or instructions (optional)",
+    ),
+    (
+        "desk.act.close.button",
+        "Chiudi con questo esito",
+        "Close with this outcome",
+    ),
+    (
+        "desk.act.transfer",
+        "Trasferisci a un altro ufficio",
+        "Transfer to another office",
+    ),
+    (
+        "desk.act.transfer.intro",
+        "Per le richieste che vanno concluse presso un ufficio territoriale, con l'appuntamento concordato con il richiedente.",
+        "For requests to be concluded at a local office, with the appointment agreed with the requester.",
+    ),
+    (
+        "desk.act.transfer.office",
+        "Ufficio di destinazione",
+        "Receiving office",
+    ),
+    (
+        "desk.act.transfer.appointment",
+        "Appuntamento e modalità concordati",
+        "Appointment and arrangements agreed",
+    ),
+    ("desk.act.transfer.button", "Trasferisci", "Transfer"),
+    (
+        "desk.ok.assign",
+        "Richiesta assegnata.",
+        "Request assigned.",
+    ),
+    (
+        "desk.ok.take",
+        "Richiesta presa in carico.",
+        "Request taken in charge.",
+    ),
+    (
+        "desk.ok.note",
+        "Nota interna aggiunta.",
+        "Internal note added.",
+    ),
+    (
+        "desk.ok.message",
+        "Messaggio inviato al richiedente.",
+        "Message sent to the requester.",
+    ),
+    (
+        "desk.ok.ask_documents",
+        "Documentazione richiesta: la richiesta è in attesa del richiedente.",
+        "Documents requested: the request is waiting for the requester.",
+    ),
+    ("desk.ok.close", "Richiesta chiusa.", "Request closed."),
+    (
+        "desk.ok.transfer",
+        "Richiesta trasferita.",
+        "Request transferred.",
+    ),
+    (
+        "desk.phone.title",
+        "Registra richiesta telefonica",
+        "Register a phone request",
+    ),
+    (
+        "desk.phone.none",
+        "Nessun canale dei tuoi uffici accetta richieste telefoniche.",
+        "No channel of your offices accepts phone requests.",
+    ),
+    ("desk.phone.continue", "Continua", "Continue"),
+    ("desk.phone.change", "Cambia canale", "Change channel"),
+    (
+        "desk.phone.no_channel",
+        "Canale non disponibile per le richieste telefoniche dei tuoi uffici.",
+        "Channel not available for the phone requests of your offices.",
+    ),
+    ("desk.phone.call", "Dati della telefonata", "Call details"),
+    (
+        "desk.phone.caller_name",
+        "Nome e cognome di chi chiama",
+        "Caller's name",
+    ),
+    (
+        "desk.phone.caller_fiscal_code",
+        "Codice fiscale di chi chiama (facoltativo)",
+        "Caller's codice fiscale (optional)",
+    ),
+    (
+        "desk.phone.caller_fiscal_code.hint",
+        "Se chi chiama ha un'utenza, la richiesta sarà visibile anche a lui.",
+        "If the caller has an account, he will see the request too.",
+    ),
+    (
+        "desk.phone.email",
+        "E-mail (facoltativa)",
+        "E-mail (optional)",
+    ),
+    (
+        "desk.phone.no_documents",
+        "I documenti non si ricevono per telefono: chi chiama potrà inviarli rispondendo all'e-mail di conferma.",
+        "Documents are not taken by phone: the caller can send them by answering the confirmation e-mail.",
+    ),
+    (
+        "desk.phone.submit",
+        "Registra la richiesta",
+        "Register the request",
+    ),
+    (
+        "desk.phone.routed",
+        "assegnata all'ufficio",
+        "assigned to the office",
+    ),
+    ("desk.triage.title", "Smistamento posta", "Mail triage"),
+    (
+        "desk.triage.intro",
+        "Messaggi arrivati per e-mail che non è stato possibile attribuire automaticamente a una richiesta o a un canale.",
+        "Messages received by e-mail that could not be matched automatically to a request or a channel.",
+    ),
+    (
+        "desk.triage.none",
+        "Nessun messaggio da smistare.",
+        "No messages to sort.",
+    ),
+    (
+        "desk.triage.caption",
+        "Messaggi in attesa di smistamento, dal più recente",
+        "Messages waiting to be sorted, most recent first",
+    ),
+    ("desk.triage.received", "Ricevuto il", "Received on"),
+    ("desk.triage.from", "Mittente", "Sender"),
+    ("desk.triage.to", "a", "to"),
+    ("desk.triage.why", "Motivo", "Reason"),
+    ("desk.triage.decision", "Decisione", "Decision"),
+    (
+        "desk.triage.protocol",
+        "Protocollo della richiesta",
+        "Protocol number of the request",
+    ),
+    (
+        "desk.triage.protocol.hint",
+        "Ad esempio CIVIS-2026-0000123.",
+        "For example CIVIS-2026-0000123.",
+    ),
+    (
+        "desk.triage.attach",
+        "Aggiungi alla richiesta",
+        "Add to the request",
+    ),
+    (
+        "desk.triage.open",
+        "Apri una nuova richiesta",
+        "Open a new request",
+    ),
+    (
+        "desk.triage.reason",
+        "Motivo dello scarto",
+        "Reason for discarding",
+    ),
+    ("desk.triage.discard", "Scarta", "Discard"),
+    (
+        "desk.triage.done.attached",
+        "Messaggio aggiunto alla richiesta",
+        "Message added to the request",
+    ),
+    (
+        "desk.triage.done.opened",
+        "Aperta la richiesta",
+        "Opened the request",
+    ),
+    (
+        "desk.triage.done.discarded",
+        "Messaggio scartato.",
+        "Message discarded.",
+    ),
+    (
+        "desk.triage.open_request",
+        "Apri la richiesta",
+        "Open the request",
+    ),
     ("nav.organizations", "Enti", "Organizations"),
     ("org.title", "Enti e uffici", "Organizations and offices"),
     ("org.new", "Nuovo ente", "New organization"),
@@ -831,11 +1870,24 @@ mod tests {
         }
     }
 
+    /// Every file under `dir`, subdirectories included.
+    fn files_under(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+        let mut out = Vec::new();
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                out.extend(files_under(&path));
+            } else {
+                out.push(path);
+            }
+        }
+        out
+    }
+
     #[test]
     fn every_key_used_in_templates_exists() {
         let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/templates");
-        for entry in std::fs::read_dir(dir).unwrap() {
-            let path = entry.unwrap().path();
+        for path in files_under(std::path::Path::new(dir)) {
             let text = std::fs::read_to_string(&path).unwrap();
             for part in text.split("ctx.t(\"").skip(1) {
                 let key = part.split('"').next().unwrap();
@@ -843,6 +1895,26 @@ mod tests {
                     TEXTS.iter().any(|(k, _, _)| *k == key),
                     "{}: missing key {key}",
                     path.display()
+                );
+            }
+        }
+    }
+
+    /// The assistance desk's handlers name their texts as "desk.…" literals.
+    #[test]
+    fn every_desk_key_used_in_the_handlers_exists() {
+        let src = concat!(env!("CARGO_MANIFEST_DIR"), "/src");
+        for path in files_under(std::path::Path::new(src)) {
+            let name = path.to_string_lossy().to_string();
+            if !name.contains("desk_pages") {
+                continue;
+            }
+            let text = std::fs::read_to_string(&path).unwrap();
+            for part in text.split("\"desk.").skip(1) {
+                let key = format!("desk.{}", part.split('"').next().unwrap());
+                assert!(
+                    TEXTS.iter().any(|(k, _, _)| *k == key),
+                    "{name}: missing key {key}"
                 );
             }
         }

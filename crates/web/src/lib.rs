@@ -6,9 +6,13 @@ mod account;
 mod api;
 mod assets;
 mod catalogue_pages;
+mod chart;
 mod console;
 mod ctx;
 mod demo_rp;
+mod desk_api;
+mod desk_pages;
+mod desk_reports;
 mod error;
 pub mod i18n;
 mod oidc;
@@ -170,10 +174,13 @@ pub fn router(state: Shared) -> Router {
         .route("/metrics", get(ops::metrics))
         .route("/static/{*path}", get(assets::serve))
         .merge(api::routes())
+        .merge(desk_api::routes(state.app.config.desk.max_message_bytes))
         .merge(scim::routes())
         .merge(oidc::routes())
         .merge(demo_rp::routes())
         .merge(oidc_clients::routes())
+        .merge(desk_reports::routes())
+        .merge(desk_pages::routes())
         .fallback(pages::not_found)
         .layer(axum::extract::DefaultBodyLimit::max(24 * 1024 * 1024))
         .layer(tower_http::catch_panic::CatchPanicLayer::custom(
@@ -255,6 +262,7 @@ pub async fn run_with_tls(
         .map(|_| tokio::spawn(app.worker().run(stop_rx.clone())))
         .collect();
     let scheduler = tokio::spawn(scheduled_jobs(app.clone(), stop_rx.clone()));
+    let sla = tokio::spawn(service_level_checks(app.clone(), stop_rx.clone()));
     let state = Arc::new(AppState {
         app,
         metrics: metrics_handle(),
@@ -292,6 +300,7 @@ pub async fn run_with_tls(
         let _ = w.await;
     }
     let _ = scheduler.await;
+    let _ = sla.await;
     tracing::info!("shutdown complete");
     result
 }
@@ -306,6 +315,22 @@ async fn scheduled_jobs(app: App, mut stop: watch::Receiver<bool>) {
         }
         tokio::select! {
             _ = tokio::time::sleep(std::time::Duration::from_secs(3600)) => {}
+            _ = stop.wait_for(|s| *s) => break,
+        }
+    }
+}
+
+/// Flags requests nearing or past their service-level targets.
+async fn service_level_checks(app: App, mut stop: watch::Receiver<bool>) {
+    let every = std::time::Duration::from_secs(app.config.desk.sla_check_seconds);
+    loop {
+        match app.check_service_levels().await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(count = n, "service-level flags changed"),
+            Err(e) => tracing::error!(error = %e, "service-level check failed"),
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(every) => {}
             _ = stop.wait_for(|s| *s) => break,
         }
     }

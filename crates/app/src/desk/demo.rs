@@ -4,8 +4,8 @@
 //! certificate renewals go to the competent prefecture. Idempotent: settings
 //! an administrator changed later are left as they are.
 
-use sportello_store::desk::{self as store, Channel, Notice};
 use sportello_store::AnyConnection;
+use sportello_store::desk::{self as store, Channel, Notice};
 
 use crate::AppError;
 
@@ -71,11 +71,11 @@ async fn office_id(tx: &mut AnyConnection, code: &str) -> Result<i64, AppError> 
 
 pub async fn seed_in(tx: &mut AnyConnection, now: i64) -> Result<(), AppError> {
     for (code, province) in PROVINCES {
-        if let Some(o) = store::desk_office_by_code_in(tx, code).await? {
-            if o.province.is_none() {
-                store::set_office_desk_settings_in(tx, o.id, Some(province), o.accepting_requests != 0)
-                    .await?;
-            }
+        if let Some(o) = store::desk_office_by_code_in(tx, code).await?
+            && o.province.is_none()
+        {
+            store::set_office_desk_settings_in(tx, o.id, Some(province), o.accepting_requests != 0)
+                .await?;
         }
     }
     for (code, province) in ORG_PROVINCES {
@@ -84,9 +84,20 @@ pub async fn seed_in(tx: &mut AnyConnection, now: i64) -> Result<(), AppError> {
             store::set_organization_province_in(tx, id, province).await?;
         }
     }
-    let existing: Vec<String> = store::channels_in(tx).await?.into_iter().map(|c| c.code).collect();
+    let existing: Vec<String> = store::channels_in(tx)
+        .await?
+        .into_iter()
+        .map(|c| c.code)
+        .collect();
     if !existing.iter().any(|c| c == "CIVIS") {
-        let register = store::ensure_register(tx, "CIVIS", "Registro di protocollo CIVIS", "AGE-AOO-CIVIS", now).await?;
+        let register = store::ensure_register(
+            tx,
+            "CIVIS",
+            "Registro di protocollo CIVIS",
+            "AGE-AOO-CIVIS",
+            now,
+        )
+        .await?;
         let application_id = application_id(tx, "CIVIS").await?;
         let id = store::save_channel_in(
             tx,
@@ -129,7 +140,14 @@ pub async fn seed_in(tx: &mut AnyConnection, now: i64) -> Result<(), AppError> {
         }
     }
     if !existing.iter().any(|c| c == "BDNA") {
-        let register = store::ensure_register(tx, "BDNA", "Registro del Service Desk B.D.N.A.", "MININT-AOO-DPP", now).await?;
+        let register = store::ensure_register(
+            tx,
+            "BDNA",
+            "Registro del Service Desk B.D.N.A.",
+            "MININT-AOO-DPP",
+            now,
+        )
+        .await?;
         let application_id = application_id(tx, "BDNA").await?;
         let id = store::save_channel_in(
             tx,

@@ -60,8 +60,8 @@ pub enum TriageDecision {
 }
 
 enum Route {
-    Attach(Request, Channel),
-    Open(Channel, User),
+    Attach(Box<(Request, Channel)>),
+    Open(Box<(Channel, User)>),
     Triage(String),
 }
 
@@ -128,46 +128,52 @@ impl App {
                     self.keep_in(&mut tx, &mail, raw, "triage", &reason, None, now)
                         .await?
                 }
-                Route::Attach(req, channel) => match check_files(self, &mail, &channel) {
-                    Err(reason) => {
-                        self.keep_in(&mut tx, &mail, raw, "triage", &reason, None, now)
-                            .await?
+                Route::Attach(found) => {
+                    let (req, channel) = *found;
+                    match check_files(self, &mail, &channel) {
+                        Err(reason) => {
+                            self.keep_in(&mut tx, &mail, raw, "triage", &reason, None, now)
+                                .await?
+                        }
+                        Ok(files) => {
+                            self.attach_mail_in(&mut tx, &mail, &req, &channel, &files, None, now)
+                                .await?;
+                            let mut o = self
+                                .keep_in(&mut tx, &mail, raw, "attached", "", Some(req.id), now)
+                                .await?;
+                            o.protocol = Some(req.protocol.clone());
+                            o
+                        }
                     }
-                    Ok(files) => {
-                        self.attach_mail_in(&mut tx, &mail, &req, &channel, &files, None, now)
-                            .await?;
-                        let mut o = self
-                            .keep_in(&mut tx, &mail, raw, "attached", "", Some(req.id), now)
-                            .await?;
-                        o.protocol = Some(req.protocol.clone());
-                        o
+                }
+                Route::Open(found) => {
+                    let (channel, sender) = *found;
+                    match check_files(self, &mail, &channel) {
+                        Err(reason) => {
+                            self.keep_in(&mut tx, &mail, raw, "triage", &reason, None, now)
+                                .await?
+                        }
+                        Ok(files) => {
+                            let reg = self
+                                .open_from_mail_in(
+                                    &mut tx,
+                                    &mail,
+                                    &channel,
+                                    Some(&sender),
+                                    files,
+                                    None,
+                                    origin,
+                                    now,
+                                )
+                                .await?;
+                            let mut o = self
+                                .keep_in(&mut tx, &mail, raw, "opened", "", Some(reg.id), now)
+                                .await?;
+                            o.protocol = Some(reg.protocol);
+                            o
+                        }
                     }
-                },
-                Route::Open(channel, sender) => match check_files(self, &mail, &channel) {
-                    Err(reason) => {
-                        self.keep_in(&mut tx, &mail, raw, "triage", &reason, None, now)
-                            .await?
-                    }
-                    Ok(files) => {
-                        let reg = self
-                            .open_from_mail_in(
-                                &mut tx,
-                                &mail,
-                                &channel,
-                                Some(&sender),
-                                files,
-                                None,
-                                origin,
-                                now,
-                            )
-                            .await?;
-                        let mut o = self
-                            .keep_in(&mut tx, &mail, raw, "opened", "", Some(reg.id), now)
-                            .await?;
-                        o.protocol = Some(reg.protocol);
-                        o
-                    }
-                },
+                }
             },
         };
         tx.commit().await.map_err(StoreError::from)?;
@@ -260,7 +266,7 @@ impl App {
                 channel.code
             )));
         }
-        Ok(Route::Open(channel, user.clone()))
+        Ok(Route::Open(Box::new((channel, user.clone()))))
     }
 
     async fn route_reference_in(
@@ -321,7 +327,7 @@ impl App {
         let channel = store::channel_in(tx, req.channel_id)
             .await?
             .ok_or(AppError::NotFound)?;
-        Ok(Route::Attach(req, channel))
+        Ok(Route::Attach(Box::new((req, channel))))
     }
 
     #[allow(clippy::too_many_arguments)]
