@@ -38,7 +38,10 @@ async fn demo_seeding_is_idempotent() {
             "{expected} missing in {orgs:?}"
         );
     }
-    assert_eq!(count(&t.db, "offices").await, 5);
+    assert_eq!(count(&t.db, "offices").await, 6);
+    assert_eq!(count(&t.db, "channels").await, 2);
+    assert_eq!(count(&t.db, "channel_offices").await, 6);
+    assert_eq!(count(&t.db, "notices").await, 4);
     // The concessionaire hangs under the municipality it serves.
     let parent: Option<String> = sqlx::query_scalar(
         "SELECT p.name FROM organizations o JOIN organizations p ON p.id = o.parent_id WHERE o.code = 'FE-TRIBUTI'",
