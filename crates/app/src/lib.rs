@@ -179,7 +179,7 @@ impl App {
                 .map_err(|e| format!("cns.client_ca_bundle: {e}"))?,
             ))
         };
-        let mailgate_token = Arc::new(desk::mailgate::mailgate_token(&config)?);
+        let mailgate_token = Arc::new(desk::mailgate::mailgate_token(&config, false)?);
         Ok(App {
             mailgate_token,
             db,

@@ -783,7 +783,8 @@ mod tests {
         assert_eq!(kind("Fuori sede: rientro lunedì"), MailKind::AutoReply);
         assert_eq!(kind("AUTOMATIC REPLY: Out of office"), MailKind::AutoReply);
         assert_eq!(kind("Out of Office: back on Monday"), MailKind::AutoReply);
-        assert_eq!(kind("Auto: Assente"), MailKind::AutoReply);
+        // "Auto" is also a car: a citizen's subject must not be set aside.
+        assert_eq!(kind("Auto: richiesta permesso ZTL"), MailKind::Normal);
         assert_eq!(
             kind("Re: Risposta automatica: Fuori ufficio"),
             MailKind::Normal

@@ -423,7 +423,7 @@ async fn mailgate(config: &Config, url: Option<String>) -> Result<ExitCode, Stri
         eprintln!("sportello mailgate: lettura del messaggio: {e}");
         return Ok(ExitCode::from(EX_TEMPFAIL));
     }
-    let token = match sportello_app::desk::mailgate::mailgate_token(config) {
+    let token = match sportello_app::desk::mailgate::mailgate_token(config, false) {
         Ok(t) => t,
         Err(e) => {
             eprintln!("sportello mailgate: token: {e}");

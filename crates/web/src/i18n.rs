@@ -717,7 +717,7 @@ const TEXTS: &[(&str, &str, &str)] = &[
     ),
     ("desk.event.assigned", "Assegnazione", "Assignment"),
     ("desk.event.taken", "Presa in carico", "Taken in charge"),
-    ("desk.event.note", "Nota", "Note"),
+    ("desk.event.note", "Nota interna", "Internal note"),
     (
         "desk.event.message_out",
         "Messaggio dell'ufficio",

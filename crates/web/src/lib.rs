@@ -257,6 +257,8 @@ pub async fn run_with_tls(
     tls: Option<(TcpListener, Arc<rustls::ServerConfig>)>,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
+    app.persist_mailgate_token()
+        .map_err(std::io::Error::other)?;
     let (stop_tx, stop_rx) = watch::channel(false);
     let workers: Vec<_> = (0..app.config.outbox.workers)
         .map(|_| tokio::spawn(app.worker().run(stop_rx.clone())))

@@ -186,9 +186,24 @@ impl App {
         check_phone(&mut problems, "phone", &contact.phone, true);
         check_email(&mut problems, "email", &contact.email, true);
         if channel.notice_lookup != 0 {
-            let number = fields.get(NOTICE_NUMBER).cloned().unwrap_or_default();
-            let taxpayer = fields.get(NOTICE_TAXPAYER).cloned().unwrap_or_default();
-            if let Some(n) = find_notice(&self.db, &number, &taxpayer, &mut problems).await? {
+            // Look the notice up with what was typed even when another field
+            // failed, so its own problems are reported too (once per field).
+            let typed = |k: &str| {
+                fields
+                    .get(k)
+                    .or_else(|| sub.fields.get(k))
+                    .cloned()
+                    .unwrap_or_default()
+            };
+            let (number, taxpayer) = (typed(NOTICE_NUMBER), typed(NOTICE_TAXPAYER));
+            let mut notice_problems = Vec::new();
+            let found = find_notice(&self.db, &number, &taxpayer, &mut notice_problems).await?;
+            for (k, m) in notice_problems {
+                if !problems.iter().any(|(pk, _)| *pk == k) {
+                    problems.push((k, m));
+                }
+            }
+            if let Some(n) = found {
                 fields.insert("tipo_atto".into(), n.kind);
                 fields.insert("modello".into(), n.model);
                 fields.insert("anno_imposta".into(), n.tax_year.to_string());

@@ -19,9 +19,10 @@ use crate::{App, AppError, Origin, SessionUser, now_micros, record};
 /// Where the generated mail-gate token is kept when none is configured.
 pub const MAILGATE_TOKEN_FILE: &str = "mailgate.token";
 
-/// The secret the mail gate presents: `desk.mailgate_token`, or one kept in
-/// `<data_dir>/mailgate.token`, generated on first use (mode 0600).
-pub fn mailgate_token(config: &crate::Config) -> Result<String, String> {
+/// The secret the mail gate presents: `desk.mailgate_token`, or the one kept
+/// in `<data_dir>/mailgate.token`; with `persist`, one is generated and kept
+/// there (mode 0600) if none exists yet, otherwise a fresh one lives in memory.
+pub fn mailgate_token(config: &crate::Config, persist: bool) -> Result<String, String> {
     if !config.desk.mailgate_token.is_empty() {
         return Ok(config.desk.mailgate_token.clone());
     }
@@ -33,8 +34,27 @@ pub fn mailgate_token(config: &crate::Config) -> Result<String, String> {
         }
     }
     let token = crate::security::random_token();
-    crate::demo::write_private(&path, &token).map_err(|e| format!("{}: {e}", path.display()))?;
+    if persist {
+        crate::demo::write_private(&path, &token)
+            .map_err(|e| format!("{}: {e}", path.display()))?;
+    }
     Ok(token)
+}
+
+impl App {
+    /// Keeps the mail gate's token in the data dir for `sportello mailgate`
+    /// (when none is configured). Called by `serve`.
+    pub fn persist_mailgate_token(&self) -> Result<(), String> {
+        if !self.config.desk.mailgate_token.is_empty() {
+            return Ok(());
+        }
+        let path = self.config.data_dir.join(MAILGATE_TOKEN_FILE);
+        if std::fs::read_to_string(&path).is_ok_and(|t| t.trim() == self.mailgate_token.as_str()) {
+            return Ok(());
+        }
+        crate::demo::write_private(&path, &self.mailgate_token)
+            .map_err(|e| format!("{}: {e}", path.display()))
+    }
 }
 
 /// What became of an inbound message.

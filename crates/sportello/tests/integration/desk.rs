@@ -941,6 +941,9 @@ async fn bad_forms_and_closed_hours_store_nothing() {
 async fn the_mailgate_command_posts_a_message_from_stdin_to_the_server() {
     let t = world().await;
     let server = Server::start(t.app.clone()).await;
+    // The server keeps the token in the data dir as it starts.
+    let token_file = t.dir.path().join("mailgate.token");
+    assert!(crate::harness::eventually(5, || token_file.exists()).await);
     let message = raw_mail(
         "marco.ferri@demo.sportello.localhost",
         "assistenza.dippp@interno.example.it",

@@ -564,17 +564,24 @@ async fn staff_page(
     mut f: FormErrors,
     values: &HashMap<String, String>,
     shown: StaffShown,
-) -> Result<StaffPage, WebError> {
+) -> Result<Option<StaffPage>, WebError> {
     let s = ctx.session.as_ref().ok_or(WebError::NeedsLogin)?;
     let app = &state.app;
     let lang = ctx.lang;
     let view = app.request_view(Some(s), id).await?;
-    let r = request_header(app, lang, &view).await?;
     let staff_view = view.can_work || view.can_manage;
+    let oversees = [Role::RegionalManager, Role::CentralManager]
+        .into_iter()
+        .any(|r| s.actor.has(r));
+    if view.is_requester && !staff_view && !oversees {
+        // The requester has his own page.
+        return Ok(None);
+    }
+    let r = request_header(app, lang, &view).await?;
     let (events, loose) = event_views(app, lang, id, &view.events, &view.attachments, !staff_view);
     let forms = action_forms(state, lang, s, &view, values, &f).await?;
     label_errors(&mut f, forms.iter().flat_map(|a| &a.fields));
-    Ok(StaffPage {
+    Ok(Some(StaffPage {
         ctx: ctx.page(),
         registered: shown.registered.then(|| Registered {
             protocol: r.protocol.clone(),
@@ -588,7 +595,7 @@ async fn staff_page(
         notice: shown.notice,
         conflict: shown.conflict,
         f,
-    })
+    }))
 }
 
 /// A request as the office sees it, with the actions its state allows.
@@ -612,7 +619,10 @@ pub async fn show(
         shown,
     )
     .await?;
-    Ok(render(&page)?.into_response())
+    match page {
+        Some(page) => Ok(render(&page)?.into_response()),
+        None => Ok(Redirect::to(&format!("/assistenza/richieste/{id}")).into_response()),
+    }
 }
 
 #[derive(Deserialize, Default)]
@@ -727,7 +737,9 @@ pub async fn act(
         notice: None,
         conflict,
     };
-    let page = staff_page(&state, &ctx, id, f, &values, shown).await?;
+    let page = staff_page(&state, &ctx, id, f, &values, shown)
+        .await?
+        .ok_or(WebError::Forbidden)?;
     Ok((status, render(&page)?).into_response())
 }
 
