@@ -824,7 +824,11 @@ pub(crate) fn write_private(path: &std::path::Path, text: &str) -> std::io::Resu
     {
         std::fs::create_dir_all(dir)?;
     }
-    let tmp = path.with_extension("tmp");
+    // A name of its own, so two processes writing the same file do not collide.
+    let tmp = path.with_extension(format!(
+        "tmp{}",
+        crate::security::random_token().get(..12).unwrap_or("0")
+    ));
     let mut o = std::fs::OpenOptions::new();
     o.write(true).create(true).truncate(true);
     #[cfg(unix)]
