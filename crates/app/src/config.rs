@@ -53,6 +53,11 @@ pub struct DeskConfig {
     pub attachment_types: Vec<String>,
     /// How often the service-level check runs.
     pub sla_check_seconds: u64,
+    /// A mailbox whose unseen messages `serve` reads into the desk:
+    /// `imap://USER:PASSWORD@HOST[:PORT]/FOLDER` or `imaps://...`; empty = off.
+    pub imap_url: String,
+    /// How often that mailbox is read.
+    pub imap_poll_seconds: u64,
 }
 
 impl Default for DeskConfig {
@@ -68,6 +73,8 @@ impl Default for DeskConfig {
             .map(str::to_string)
             .collect(),
             sla_check_seconds: 300,
+            imap_url: String::new(),
+            imap_poll_seconds: 60,
         }
     }
 }
@@ -429,6 +436,14 @@ impl Config {
                 "sla_check_seconds ≥ 1 e max_message_bytes ≥ 1024".into(),
             );
         }
+        if !self.desk.imap_url.is_empty()
+            && let Err(why) = crate::desk::imap::check_url(&self.desk.imap_url)
+        {
+            return bad("desk.imap_url", why);
+        }
+        if self.desk.imap_poll_seconds == 0 {
+            return bad("desk.imap_poll_seconds", "deve essere almeno 1".into());
+        }
         if !matches!(self.log_format.as_str(), "text" | "json") {
             return bad("log_format", "valori ammessi: text, json".into());
         }
@@ -734,5 +749,38 @@ mod tests {
             )
             .is_ok()
         );
+    }
+
+    #[test]
+    fn the_desk_mailbox_is_checked_at_load_without_showing_its_password() {
+        let c = Config::load(None, env(&[]), &[]).unwrap();
+        assert_eq!((c.desk.imap_url.as_str(), c.desk.imap_poll_seconds), ("", 60));
+        let c = Config::load(
+            None,
+            env(&[
+                (
+                    "SPORTELLO_DESK__IMAP_URL",
+                    "imaps://assistenza:segreta@mail.ente.it/INBOX",
+                ),
+                ("SPORTELLO_DESK__IMAP_POLL_SECONDS", "30"),
+            ]),
+            &[],
+        )
+        .unwrap();
+        assert_eq!(c.desk.imap_poll_seconds, 30);
+        for (key, value) in [
+            ("SPORTELLO_DESK__IMAP_URL", "pop3://assistenza:segreta@mail.ente.it"),
+            ("SPORTELLO_DESK__IMAP_URL", "imap://:segreta@mail.ente.it"),
+            ("SPORTELLO_DESK__IMAP_URL", "imap:///INBOX"),
+        ] {
+            let e = Config::load(None, env(&[(key, value)]), &[]).unwrap_err().0;
+            assert!(e.contains("desk.imap_url"), "{e}");
+            assert!(!e.contains("segreta"), "{e}");
+            assert_eq!(e.lines().count(), 1, "{e}");
+        }
+        let e = Config::load(None, env(&[("SPORTELLO_DESK__IMAP_POLL_SECONDS", "0")]), &[])
+            .unwrap_err()
+            .0;
+        assert!(e.contains("desk.imap_poll_seconds"), "{e}");
     }
 }

@@ -776,18 +776,18 @@ pub async fn list_requests(db: &Db, f: &RequestFilter) -> Result<Vec<Request>> {
     Ok(q.fetch_all(db.pool()).await?)
 }
 
-/// Open requests whose service-level deadline falls before `before` and
-/// that are not yet flagged `flag`.
-pub async fn requests_due(db: &Db, before: i64, limit: i64) -> Result<Vec<Request>> {
+/// Open requests not yet flagged late, the nearest deadline first (the take-
+/// in-charge one until taken, then the closing one).
+pub async fn open_requests_by_deadline(db: &Db, limit: i64) -> Result<Vec<Request>> {
     let sql = format!(
         "SELECT {REQUEST_COLUMNS} FROM requests
          WHERE state <> 'closed' AND sla_flag <> 'breached'
-           AND ((state IN ('new', 'assigned') AND take_due_at IS NOT NULL AND take_due_at < $1)
-             OR (close_due_at IS NOT NULL AND close_due_at < $1))
-         ORDER BY id LIMIT $2"
+           AND (take_due_at IS NOT NULL OR close_due_at IS NOT NULL)
+         ORDER BY CASE WHEN taken_at IS NULL AND take_due_at IS NOT NULL THEN take_due_at
+                       ELSE close_due_at END, id
+         LIMIT $1"
     );
     Ok(sqlx::query_as(sqlx::AssertSqlSafe(sql))
-        .bind(before)
         .bind(limit)
         .fetch_all(db.pool())
         .await?)

@@ -457,6 +457,29 @@ pub async fn act(
 }
 
 #[derive(Deserialize, ToSchema)]
+pub struct AnnulmentIn {
+    /// The reason and the reference of the act that authorises the annulment.
+    pub reason: String,
+}
+
+/// Annuls a registration (DPR 445/2000 art. 54); for the register's keepers.
+#[utoipa::path(post, path = "/api/v1/desk/requests/{id}/annulment", tag = "desk", request_body = AnnulmentIn, params(("id" = i64, Path)),
+    responses((status = 204), (status = 400, body = ApiError), (status = 403, body = ApiError), (status = 409, body = ApiError)))]
+pub async fn annul(
+    State(state): State<Shared>,
+    a: ApiActor,
+    Path(id): Path<i64>,
+    Json(b): Json<AnnulmentIn>,
+) -> Result<StatusCode, ApiError> {
+    state
+        .app
+        .annul_registration(Some(&a.who), id, b.reason, &a.origin)
+        .await
+        .map_err(err)?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[derive(Deserialize, ToSchema)]
 pub struct ReplyIn {
     pub text: String,
     #[serde(default)]
@@ -786,9 +809,9 @@ pub async fn mailgate(
 
 #[derive(OpenApi)]
 #[openapi(
-    paths(channels, submit, phone, requests, request, act, reply, load_notices, notice, report, triage, resolve, save_channel, mailgate),
+    paths(channels, submit, phone, requests, request, act, annul, reply, load_notices, notice, report, triage, resolve, save_channel, mailgate),
     components(schemas(ChannelOut, ContactIn, NewRequest, FileIn, RegisteredOut, PhoneIn, RequestOut, EventOut, AttachmentOut, RequestDetail,
-                       ActionIn, ReplyIn, NoticeIn, Loaded, NoticeOut, TriageOut, TriageIn, ChannelSettings, MailOutcomeOut)),
+                       ActionIn, AnnulmentIn, ReplyIn, NoticeIn, Loaded, NoticeOut, TriageOut, TriageIn, ChannelSettings, MailOutcomeOut)),
     tags((name = "desk", description = "Assistance desk: channels, requests with protocol numbers, work, reports, inbound mail"))
 )]
 pub struct DeskApiDoc;
@@ -803,6 +826,7 @@ pub fn routes(max_message_bytes: usize) -> Router<Shared> {
         .route("/api/v1/desk/requests/{id}", get(request))
         .route("/api/v1/desk/requests/{id}/actions", post(act))
         .route("/api/v1/desk/requests/{id}/replies", post(reply))
+        .route("/api/v1/desk/requests/{id}/annulment", post(annul))
         .route("/api/v1/desk/notices", put(load_notices))
         .route("/api/v1/desk/notices/{number}", get(notice))
         .route("/api/v1/desk/reports", get(report))

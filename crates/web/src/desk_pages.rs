@@ -463,6 +463,8 @@ pub struct RequestHeader {
     pub sla: Option<(&'static str, &'static str)>,
     pub take_due: Option<String>,
     pub close_due: Option<String>,
+    /// An annulled registration: when, and the reason with the act's reference.
+    pub annulled: Option<(String, String)>,
 }
 
 async fn request_header(
@@ -507,6 +509,12 @@ async fn request_header(
             .filter(|_| matches!(r.state.as_str(), "new" | "assigned"))
             .map(|d| app.format_time(d)),
         close_due: r.close_due_at.filter(|_| open).map(|d| app.format_time(d)),
+        annulled: r.annulled_at.map(|a| {
+            (
+                app.format_time(a),
+                r.annul_reason.clone().unwrap_or_default(),
+            )
+        }),
     })
 }
 

@@ -33,6 +33,31 @@ impl Lang {
 
 /// (key, Italian, English)
 const TEXTS: &[(&str, &str, &str)] = &[
+    (
+        "desk.annulled",
+        "Registrazione annullata",
+        "Registration annulled",
+    ),
+    (
+        "desk.act.annul",
+        "Annulla la registrazione",
+        "Annul the registration",
+    ),
+    (
+        "desk.act.annul.intro",
+        "I dati di protocollo non si modificano: si annullano. La registrazione resta leggibile con il segno di annullamento (DPR 445/2000, art. 54).",
+        "Protocol data are never edited, only annulled. The registration stays readable with the annulment mark (DPR 445/2000, art. 54).",
+    ),
+    (
+        "desk.act.annul.reason",
+        "Motivo ed estremi dell'atto che autorizza l'annullamento",
+        "Reason and reference of the act authorising the annulment",
+    ),
+    (
+        "desk.act.annul.button",
+        "Annulla la registrazione",
+        "Annul the registration",
+    ),
     ("desk_admin.nav.reports", "Report", "Reports"),
     (
         "desk_admin.nav.register",

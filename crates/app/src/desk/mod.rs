@@ -6,6 +6,7 @@
 pub mod admin;
 pub mod demo;
 pub mod files;
+pub mod imap;
 pub mod intake;
 pub mod mailgate;
 pub mod reports;

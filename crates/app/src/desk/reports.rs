@@ -298,18 +298,8 @@ impl App {
         let tz = self.time_zone();
         let mut changed = 0;
         let channels = store::channels(&self.db).await?;
-        let open = store::list_requests(
-            &self.db,
-            &store::RequestFilter {
-                states: ["new", "assigned", "in_progress", "waiting_requester"]
-                    .map(String::from)
-                    .to_vec(),
-                sla_flags: vec!["ok".into(), "near".into()],
-                limit: 500,
-                ..Default::default()
-            },
-        )
-        .await?;
+        // Nearest deadlines first: if these are not near, later ones are not either.
+        let open = store::open_requests_by_deadline(&self.db, 2000).await?;
         for r in open {
             let Some(channel) = channels.iter().find(|c| c.id == r.channel_id) else {
                 continue;

@@ -437,6 +437,67 @@ impl App {
         Ok(())
     }
 
+    /// Annuls a registration (DPR 445/2000 art. 54): its fixed fields stay
+    /// readable with the mark, the date, who annulled it and the reference of
+    /// the act that authorised it. Reserved to the register's keepers.
+    pub async fn annul_registration(
+        &self,
+        who: Option<&SessionUser>,
+        id: i64,
+        reason: String,
+        origin: &Origin,
+    ) -> Result<(), AppError> {
+        self.authorize(who, &Action::ExportRegister)?;
+        let who_s = who.ok_or(AppError::NeedsLogin)?;
+        let reason = required(reason, "reason", 500)?;
+        if reason.chars().count() < 10 {
+            return Err(AppError::Invalid {
+                field: "reason",
+                message: "indicare il motivo e gli estremi dell'atto che autorizza l'annullamento"
+                    .into(),
+            });
+        }
+        let now = now_micros();
+        let mut tx = self.db.begin_write().await?;
+        let req = store::request_in(&mut tx, id)
+            .await?
+            .ok_or(AppError::NotFound)?;
+        if !store::annul_request_in(&mut tx, id, who_s.user.id, &reason, now).await? {
+            return Err(AppError::Conflict(format!(
+                "la registrazione {} è già annullata",
+                req.protocol
+            )));
+        }
+        let me = format!("{} {}", who_s.user.given_name, who_s.user.family_name);
+        store::add_event_in(
+            &mut tx,
+            id,
+            now,
+            Some(who_s.user.id),
+            &me,
+            "annulled",
+            true,
+            &format!("Registrazione annullata: {reason}"),
+            "{}",
+        )
+        .await?;
+        let (_, day) = self.civil_day(now);
+        store::bump_stat_in(&mut tx, req.office_id, &req.region, day, "annulled", 1).await?;
+        record(
+            &mut tx,
+            &format!("user:{}", who_s.user.id),
+            who_s.user.organization_id,
+            "desk.register.annul",
+            &format!("request:{id}"),
+            &serde_json::json!({ "protocol": req.protocol, "reason": reason }).to_string(),
+            origin,
+            now,
+        )
+        .await?;
+        tx.commit().await.map_err(StoreError::from)?;
+        Ok(())
+    }
+
     /// The requester answers on the portal, with documents if asked.
     pub async fn reply_to_request(
         &self,

@@ -1100,3 +1100,71 @@ async fn service_levels_flag_late_requests_and_a_transfer_hands_the_request_over
     let view = t.app.request_view(Some(&paolo), r.id).await.unwrap();
     assert!(view.events.iter().any(|e| e.body.contains("sportello 4")));
 }
+
+#[tokio::test]
+async fn a_registration_is_annulled_not_edited_and_the_daily_register_shows_it() {
+    let t = world().await;
+    let paolo = session(&t, PAOLO).await;
+    let r = t
+        .app
+        .submit_request(
+            Some(&paolo),
+            "CIVIS",
+            civis("Inviata due volte per errore", "RSSMRA80A01H501U"),
+            &Origin::default(),
+        )
+        .await
+        .unwrap();
+    let davide = session(&t, DAVIDE).await;
+    let franco = session(&t, FRANCO).await;
+    // Operators do not annul; a reason without the act's reference is refused.
+    assert!(matches!(
+        t.app
+            .annul_registration(
+                Some(&davide),
+                r.id,
+                "Duplicato della 1".into(),
+                &Origin::default()
+            )
+            .await,
+        Err(AppError::Forbidden(_))
+    ));
+    assert!(matches!(
+        t.app
+            .annul_registration(Some(&franco), r.id, "doppia".into(), &Origin::default())
+            .await,
+        Err(AppError::Invalid {
+            field: "reason",
+            ..
+        })
+    ));
+    let reason = "Registrazione duplicata; provvedimento del responsabile n. 12/2026";
+    t.app
+        .annul_registration(Some(&franco), r.id, reason.into(), &Origin::default())
+        .await
+        .unwrap();
+    assert!(matches!(
+        t.app
+            .annul_registration(Some(&franco), r.id, reason.into(), &Origin::default())
+            .await,
+        Err(AppError::Conflict(_))
+    ));
+    let req = store::request(&t.db, r.id).await.unwrap().unwrap();
+    assert_eq!(req.protocol, r.protocol, "the number is never changed");
+    assert_eq!(req.annul_reason.as_deref(), Some(reason));
+    assert!(req.annulled_at.is_some());
+    let day = jiff::Timestamp::from_microsecond(req.registered_at)
+        .unwrap()
+        .to_zoned(t.app.time_zone())
+        .date();
+    let reg = t
+        .app
+        .daily_register(Some(&franco), "CIVIS", day, &Origin::default())
+        .await
+        .unwrap();
+    let line = reg.csv.lines().find(|l| l.contains(&r.protocol)).unwrap();
+    assert!(line.contains("provvedimento del responsabile"), "{line}");
+    // The requester still reads it, with the mark.
+    let view = t.app.request_view(Some(&paolo), r.id).await.unwrap();
+    assert!(view.events.iter().any(|e| e.kind == "annulled"));
+}

@@ -517,6 +517,26 @@ async fn action_forms(
             ],
         });
     }
+    let keeps_register = sportello_core::authz::decide(
+        Some(&who.actor),
+        &sportello_core::authz::Action::ExportRegister,
+    )
+    .is_allowed();
+    if keeps_register && req.annulled_at.is_none() {
+        forms.push(ActionForm {
+            act: "annul",
+            title: t(lang, "desk.act.annul"),
+            intro: Some(t(lang, "desk.act.annul.intro")),
+            button: t(lang, "desk.act.annul.button"),
+            fields: vec![
+                FieldView::new("text", t(lang, "desk.act.annul.reason"), "textarea")
+                    .id("annul_text")
+                    .required(true)
+                    .max(500)
+                    .fill(values, f),
+            ],
+        });
+    }
     if view.can_work && allowed(RequestEvent::Transfer) {
         let offices = store::desk_offices(&state.app.db)
             .await
@@ -659,6 +679,7 @@ pub async fn act(
         "ask_documents" => "ask_documents",
         "close" => "close",
         "transfer" => "transfer",
+        "annul" => "annul",
         _ => return Err(WebError::BadRequest("act: azione sconosciuta".into())),
     };
     let mut values = HashMap::new();
@@ -674,38 +695,50 @@ pub async fn act(
         input.appointment.clone(),
     );
     let mut f = FormErrors::default();
-    let work = match act_code {
+    let annul_reason = input.text.clone();
+    // `Some(None)`: the annulment, a register act rather than work.
+    let work: Option<Option<WorkAct>> = match act_code {
+        "annul" => Some(None),
         "assign" => match input.assignee_id.trim().parse::<i64>() {
-            Ok(assignee_id) => Some(WorkAct::Assign { assignee_id }),
+            Ok(assignee_id) => Some(Some(WorkAct::Assign { assignee_id })),
             Err(_) => {
                 f.push("assign_assignee_id", t(ctx.lang, "desk.act.assign.missing"));
                 None
             }
         },
-        "take" => Some(WorkAct::Take),
-        "note" => Some(WorkAct::Note { text: input.text }),
-        "message" => Some(WorkAct::Message {
+        "take" => Some(Some(WorkAct::Take)),
+        "note" => Some(Some(WorkAct::Note { text: input.text })),
+        "message" => Some(Some(WorkAct::Message {
             text: input.text,
             ask_documents: false,
-        }),
-        "ask_documents" => Some(WorkAct::Message {
+        })),
+        "ask_documents" => Some(Some(WorkAct::Message {
             text: input.text,
             ask_documents: true,
-        }),
-        "close" => Some(WorkAct::Close {
+        })),
+        "close" => Some(Some(WorkAct::Close {
             outcome: input.outcome,
             text: input.text,
-        }),
-        _ => Some(WorkAct::Transfer {
+        })),
+        _ => Some(Some(WorkAct::Transfer {
             office_code: input.office_code,
             appointment: input.appointment,
-        }),
+        })),
     };
     let who = ctx.session.as_ref();
     let mut conflict = None;
     let mut status = StatusCode::BAD_REQUEST;
     if let Some(work) = work {
-        match state.app.work_request(who, id, work, &ctx.origin).await {
+        let done = match work {
+            None => {
+                state
+                    .app
+                    .annul_registration(who, id, annul_reason, &ctx.origin)
+                    .await
+            }
+            Some(work) => state.app.work_request(who, id, work, &ctx.origin).await,
+        };
+        match done {
             Ok(()) => {
                 // After a transfer the request may belong to offices the
                 // user does not work in: back to the desk then.
@@ -718,6 +751,7 @@ pub async fn act(
                 return Ok(Redirect::to(&target).into_response());
             }
             Err(AppError::Invalid { field, message }) => {
+                let field = if field == "reason" { "text" } else { field };
                 f.push(format!("{act_code}_{field}"), message)
             }
             Err(AppError::InvalidFields(list)) => {
