@@ -43,6 +43,8 @@ pub struct App {
     pub cns: Option<Arc<cns::CnsVerifier>>,
     /// The secret the mail gate presents to `/api/v1/mailgate`.
     pub mailgate_token: Arc<String>,
+    /// Concurrent web submissions share one commit.
+    pub group: Arc<desk::group::GroupCommit>,
 }
 
 /// Errors a use case reports to its caller.
@@ -181,6 +183,7 @@ impl App {
         };
         let mailgate_token = Arc::new(desk::mailgate::mailgate_token(&config, false)?);
         Ok(App {
+            group: Arc::default(),
             mailgate_token,
             db,
             config: Arc::new(config),

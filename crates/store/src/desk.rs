@@ -8,6 +8,26 @@ use sqlx::{AnyConnection, FromRow};
 
 use crate::{Db, Result, StoreError};
 
+// ---------------------------------------------------------------- savepoints
+
+/// A savepoint inside the caller's transaction (group commit of submissions).
+#[derive(Clone, Copy, Debug)]
+pub enum Savepoint {
+    Begin,
+    Release,
+    RollBack,
+}
+
+pub async fn savepoint_in(conn: &mut AnyConnection, step: Savepoint) -> Result<()> {
+    let sql = match step {
+        Savepoint::Begin => "SAVEPOINT submission",
+        Savepoint::Release => "RELEASE SAVEPOINT submission",
+        Savepoint::RollBack => "ROLLBACK TO SAVEPOINT submission",
+    };
+    sqlx::query(sql).execute(conn).await?;
+    Ok(())
+}
+
 // ---------------------------------------------------------------- registers
 
 /// Inserts the register unless its code exists; returns its id either way.
@@ -1030,7 +1050,9 @@ pub async fn resolve_inbound_in(
 
 // ---------------------------------------------------------------- report counters
 
-/// Adds `delta` to a daily metric of an office, its region and the nation.
+/// Adds `delta` to a daily metric of an office, its region and the nation,
+/// keeping the running total of each (later days too, should a change be
+/// counted on a past day).
 pub async fn bump_stat_in(
     conn: &mut AnyConnection,
     office_id: i64,
@@ -1046,8 +1068,12 @@ pub async fn bump_stat_in(
         ("nation", ""),
     ] {
         sqlx::query(
-            "INSERT INTO desk_stats (level, scope, region, day, metric, n) VALUES ($1, $2, $3, $4, $5, $6)
-             ON CONFLICT (level, scope, day, metric) DO UPDATE SET n = desk_stats.n + excluded.n",
+            "INSERT INTO desk_stats (level, scope, region, day, metric, n, total)
+             VALUES ($1, $2, $3, $4, $5, $6, $6 + COALESCE((SELECT p.total FROM desk_stats p
+                 WHERE p.level = $1 AND p.scope = $2 AND p.metric = $5 AND p.day < $4
+                 ORDER BY p.day DESC LIMIT 1), 0))
+             ON CONFLICT (level, scope, day, metric)
+             DO UPDATE SET n = desk_stats.n + excluded.n, total = desk_stats.total + excluded.n",
         )
         .bind(level)
         .bind(scope)
@@ -1055,6 +1081,27 @@ pub async fn bump_stat_in(
         .bind(day)
         .bind(metric)
         .bind(delta)
+        .execute(&mut *conn)
+        .await?;
+        sqlx::query(
+            "UPDATE desk_stats SET total = total + $5
+             WHERE level = $1 AND scope = $2 AND metric = $3 AND day > $4",
+        )
+        .bind(level)
+        .bind(scope)
+        .bind(metric)
+        .bind(day)
+        .bind(delta)
+        .execute(&mut *conn)
+        .await?;
+        sqlx::query(
+            "INSERT INTO desk_stat_keys (level, scope, region, metric) VALUES ($1, $2, $3, $4)
+             ON CONFLICT (level, scope, metric) DO NOTHING",
+        )
+        .bind(level)
+        .bind(scope)
+        .bind(region)
+        .bind(metric)
         .execute(&mut *conn)
         .await?;
     }
@@ -1128,51 +1175,95 @@ pub struct StatRow {
     pub n: i64,
 }
 
-/// Daily metrics of one scope (`level` office/region/nation) in [from_day, to_day].
+/// Daily metrics of one scope (`level` office/region/nation) in
+/// [from_day, to_day], only those named (the trend of a chart).
 pub async fn stats(
     db: &Db,
     level: &str,
     scope: &str,
     from_day: i64,
     to_day: i64,
+    metrics: &[&str],
 ) -> Result<Vec<StatRow>> {
-    Ok(sqlx::query_as(
-        "SELECT scope, day, metric, n FROM desk_stats
-         WHERE level = $1 AND scope = $2 AND day >= $3 AND day <= $4 ORDER BY day, metric",
-    )
-    .bind(level)
-    .bind(scope)
-    .bind(from_day)
-    .bind(to_day)
-    .fetch_all(db.pool())
-    .await?)
+    let mut out = Vec::new();
+    for metric in metrics {
+        out.extend(
+            sqlx::query_as::<_, StatRow>(
+                "SELECT scope, day, metric, n FROM desk_stats
+                 WHERE level = $1 AND scope = $2 AND metric = $3 AND day >= $4 AND day <= $5
+                 ORDER BY day",
+            )
+            .bind(level)
+            .bind(scope)
+            .bind(*metric)
+            .bind(from_day)
+            .bind(to_day)
+            .fetch_all(db.pool())
+            .await?,
+        );
+    }
+    Ok(out)
 }
 
-/// Period totals per scope of one level, optionally within a region.
-pub async fn stat_totals(
+/// Which scopes `period_totals` reads.
+pub enum StatScopes<'a> {
+    /// One scope of a level.
+    One(&'a str),
+    /// Every scope of the level within a region.
+    Region(&'a str),
+    /// Every scope of the level.
+    All,
+}
+
+/// Totals over [from_day, to_day] per scope and metric, from the running
+/// totals: two index lookups per counter, whatever the period's length.
+pub async fn period_totals(
     db: &Db,
     level: &str,
-    region: Option<&str>,
+    scopes: StatScopes<'_>,
     from_day: i64,
     to_day: i64,
 ) -> Result<Vec<StatRow>> {
-    let sql = match region {
-        Some(_) => {
-            "SELECT scope, CAST(0 AS BIGINT) AS day, metric, CAST(SUM(n) AS BIGINT) AS n FROM desk_stats
-             WHERE level = $1 AND day >= $2 AND day <= $3 AND region = $4
-             GROUP BY scope, metric ORDER BY scope, metric"
-        }
-        None => {
-            "SELECT scope, CAST(0 AS BIGINT) AS day, metric, CAST(SUM(n) AS BIGINT) AS n FROM desk_stats
-             WHERE level = $1 AND day >= $2 AND day <= $3
-             GROUP BY scope, metric ORDER BY scope, metric"
-        }
+    let (filter, value) = match scopes {
+        StatScopes::One(s) => ("AND k.scope = $4", Some(s)),
+        StatScopes::Region(r) => ("AND k.region = $4", Some(r)),
+        StatScopes::All => ("", None),
     };
-    let mut q = sqlx::query_as(sql).bind(level).bind(from_day).bind(to_day);
-    if let Some(r) = region {
-        q = q.bind(r);
+    let sql = format!(
+        "SELECT k.scope AS scope, CAST(0 AS BIGINT) AS day, k.metric AS metric,
+            CAST(COALESCE((SELECT s.total FROM desk_stats s WHERE s.level = k.level AND s.scope = k.scope
+                    AND s.metric = k.metric AND s.day <= $3 ORDER BY s.day DESC LIMIT 1), 0)
+               - COALESCE((SELECT s.total FROM desk_stats s WHERE s.level = k.level AND s.scope = k.scope
+                    AND s.metric = k.metric AND s.day < $2 ORDER BY s.day DESC LIMIT 1), 0) AS BIGINT) AS n
+         FROM desk_stat_keys k WHERE k.level = $1 {filter}
+         ORDER BY k.scope, k.metric"
+    );
+    let mut q = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+        .bind(level)
+        .bind(from_day)
+        .bind(to_day);
+    if let Some(v) = value {
+        q = q.bind(v);
     }
-    Ok(q.fetch_all(db.pool()).await?)
+    let rows: Vec<StatRow> = q.fetch_all(db.pool()).await?;
+    Ok(rows.into_iter().filter(|r| r.n != 0).collect())
+}
+
+/// Offices without their counts: for labels.
+#[derive(Clone, Debug, FromRow)]
+pub struct OfficeLabel {
+    pub id: i64,
+    pub code: String,
+    pub name: String,
+    pub region: Option<String>,
+}
+
+pub async fn office_labels(db: &Db) -> Result<Vec<OfficeLabel>> {
+    Ok(
+        sqlx::query_as("SELECT id, code, name, region FROM offices ORDER BY region, name")
+            .fetch_all(db.pool())
+            .await?,
+    )
 }
 
 // ---------------------------------------------------------------- daily register

@@ -225,18 +225,16 @@ impl App {
             return Err(AppError::InvalidFields(problems));
         }
         let preferred = store::member_offices(&self.db, channel.id, who.user.id).await?;
-        let now = now_micros();
-        let mut tx = self.db.begin_write().await?;
-        let province = match who.user.organization_id {
-            Some(org) => store::organization_province_in(&mut tx, org).await?,
-            None => None,
-        };
-        store::save_contact_in(&mut tx, who.user.id, &contact, now).await?;
+        // Concurrent submissions share one durable commit, each in its own
+        // savepoint: its own number, all or nothing.
         let registered = self
-            .register_in(
-                &mut tx,
-                Registration {
-                    channel,
+            .register_grouped(super::group::WebJob {
+                user_id: who.user.id,
+                organization_id: who.user.organization_id,
+                contact: contact.clone(),
+                origin: origin.clone(),
+                registration: Registration {
+                    channel: channel.clone(),
                     intake: Intake::Web,
                     requester_user_id: Some(who.user.id),
                     requester_name: access.requester_name.clone(),
@@ -249,16 +247,13 @@ impl App {
                     fields,
                     attachments: checked,
                     preferred_offices: preferred,
-                    requester_province: province,
+                    requester_province: None,
                     actor_user_id: Some(who.user.id),
                     actor_label: access.requester_name.clone(),
                     acting_organization: who.user.organization_id,
                 },
-                origin,
-                now,
-            )
+            })
             .await?;
-        tx.commit().await.map_err(StoreError::from)?;
         metrics::counter!("sportello_desk_requests_total", "intake" => "web").increment(1);
         Ok(registered)
     }
@@ -343,7 +338,7 @@ impl App {
             .register_in(
                 &mut tx,
                 Registration {
-                    channel: &channel,
+                    channel: channel.clone(),
                     intake: Intake::Phone,
                     requester_user_id: caller.as_ref().map(|u| u.id),
                     requester_name: caller_name.clone(),

@@ -443,7 +443,7 @@ impl App {
         self.register_in(
             tx,
             Registration {
-                channel,
+                channel: channel.clone(),
                 intake: Intake::Mail,
                 requester_user_id: sender.map(|s| s.id),
                 requester_name: name.clone(),

@@ -6,6 +6,7 @@
 pub mod admin;
 pub mod demo;
 pub mod files;
+pub mod group;
 pub mod imap;
 pub mod intake;
 pub mod mailgate;
@@ -46,8 +47,8 @@ impl Intake {
 }
 
 /// What a new registration needs, whatever the intake.
-pub(crate) struct Registration<'a> {
-    pub channel: &'a Channel,
+pub(crate) struct Registration {
+    pub channel: Channel,
     pub intake: Intake,
     pub requester_user_id: Option<i64>,
     pub requester_name: String,
@@ -114,12 +115,16 @@ impl App {
     pub(crate) async fn register_in(
         &self,
         tx: &mut AnyConnection,
-        r: Registration<'_>,
+        r: Registration,
         origin: &Origin,
         now: i64,
     ) -> Result<Registered, AppError> {
-        let channel = r.channel;
+        let channel = &r.channel;
         let register_code = store::register_code_in(tx, channel.register_id).await?;
+        // The number first (art. 53: assigned by the system as the request
+        // arrives), then the routing; a failure after it gives it back.
+        let (year, day) = self.civil_day(now);
+        let number = store::next_protocol_number_in(tx, channel.register_id, year).await?;
         let office = self
             .route_in(
                 tx,
@@ -130,8 +135,6 @@ impl App {
                 r.requester_province.as_deref(),
             )
             .await?;
-        let (year, day) = self.civil_day(now);
-        let number = store::next_protocol_number_in(tx, channel.register_id, year).await?;
         let protocol = ProtocolNumber {
             register: register_code,
             year,

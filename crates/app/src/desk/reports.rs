@@ -173,7 +173,7 @@ impl App {
             }
             ReportScope::Region(region) => {
                 self.authorize(who, &Action::ViewRegionReports { region })?;
-                let ids: Vec<i64> = store::desk_offices(&self.db)
+                let ids: Vec<i64> = store::office_labels(&self.db)
                     .await?
                     .iter()
                     .filter(|o| o.region.as_deref() == Some(region.as_str()))
@@ -205,10 +205,28 @@ impl App {
         for c in &open {
             add_open(&mut totals, &c.state, c.n);
         }
-        let daily = store::stats(&self.db, level, &key, from_day, to_day).await?;
+        for r in store::period_totals(
+            &self.db,
+            level,
+            store::StatScopes::One(&key),
+            from_day,
+            to_day,
+        )
+        .await?
+        {
+            add_metric(&mut totals, &r.metric, r.n);
+        }
+        let daily = store::stats(
+            &self.db,
+            level,
+            &key,
+            from_day,
+            to_day,
+            &["opened", "closed"],
+        )
+        .await?;
         let mut series: BTreeMap<i64, DayPoint> = BTreeMap::new();
         for StatRow { day, metric, n, .. } in &daily {
-            add_metric(&mut totals, metric, *n);
             let p = series.entry(*day).or_insert(DayPoint {
                 day: *day,
                 opened: 0,
@@ -238,12 +256,13 @@ impl App {
         }
         let mut rows = Vec::new();
         if let Some(row_level) = row_level {
-            let offices = store::desk_offices(&self.db).await?;
+            let offices = store::office_labels(&self.db).await?;
             let mut by_scope: BTreeMap<String, Counts> = BTreeMap::new();
-            for r in
-                store::stat_totals(&self.db, row_level, row_region.as_deref(), from_day, to_day)
-                    .await?
-            {
+            let scopes = match row_region.as_deref() {
+                Some(r) => store::StatScopes::Region(r),
+                None => store::StatScopes::All,
+            };
+            for r in store::period_totals(&self.db, row_level, scopes, from_day, to_day).await? {
                 add_metric(by_scope.entry(r.scope.clone()).or_default(), &r.metric, r.n);
             }
             for c in &open {

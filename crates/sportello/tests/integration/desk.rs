@@ -1168,3 +1168,162 @@ async fn a_registration_is_annulled_not_edited_and_the_daily_register_shows_it()
     let view = t.app.request_view(Some(&paolo), r.id).await.unwrap();
     assert!(view.events.iter().any(|e| e.kind == "annulled"));
 }
+
+#[tokio::test]
+async fn period_totals_from_running_totals_match_the_daily_counts_for_any_period() {
+    let t = env().await;
+    sportello_app::demo::seed(&t.app).await.unwrap();
+    let office: i64 = sqlx::query_scalar("SELECT id FROM offices WHERE code = 'ADE-DP-FE'")
+        .fetch_one(t.db.pool())
+        .await
+        .unwrap();
+    // Days out of order, a past day counted last, and a decrement.
+    let bumps = [
+        (20261101, "opened", 3),
+        (20261103, "opened", 2),
+        (20261110, "opened", 5),
+        (20261102, "opened", 4),
+        (20261103, "closed", 1),
+        (20261110, "opened", -1),
+    ];
+    let mut tx = t.db.begin_write().await.unwrap();
+    for (day, metric, n) in bumps {
+        store::bump_stat_in(&mut tx, office, "Emilia-Romagna", day, metric, n)
+            .await
+            .unwrap();
+    }
+    tx.commit().await.unwrap();
+    let expected = |from: i64, to: i64, metric: &str| -> i64 {
+        bumps
+            .iter()
+            .filter(|(d, m, _)| *d >= from && *d <= to && *m == metric)
+            .map(|(_, _, n)| n)
+            .sum()
+    };
+    let days = [
+        20261031, 20261101, 20261102, 20261103, 20261105, 20261110, 20261130,
+    ];
+    for &from in &days {
+        for &to in days.iter().filter(|&&d| d >= from) {
+            for (level, scope) in [
+                ("office", office.to_string()),
+                ("region", "Emilia-Romagna".to_string()),
+                ("nation", String::new()),
+            ] {
+                let rows =
+                    store::period_totals(&t.db, level, store::StatScopes::One(&scope), from, to)
+                        .await
+                        .unwrap();
+                for metric in ["opened", "closed"] {
+                    let got: i64 = rows
+                        .iter()
+                        .filter(|r| r.metric == metric)
+                        .map(|r| r.n)
+                        .sum();
+                    assert_eq!(
+                        got,
+                        expected(from, to, metric),
+                        "{level} {metric} {from}..{to}"
+                    );
+                }
+            }
+        }
+    }
+    let by_office = store::period_totals(
+        &t.db,
+        "office",
+        store::StatScopes::Region("Emilia-Romagna"),
+        20261101,
+        20261130,
+    )
+    .await
+    .unwrap();
+    assert!(
+        by_office
+            .iter()
+            .any(|r| r.scope == office.to_string() && r.metric == "opened" && r.n == 13)
+    );
+}
+
+#[tokio::test]
+async fn submissions_failing_inside_a_shared_commit_give_their_numbers_back() {
+    let t = world().await;
+    // No B.D.N.A. office takes requests: a web submission there fails after
+    // its number was drawn, inside the transaction it shares with others.
+    sqlx::query(
+        "UPDATE offices SET accepting_requests = 0 WHERE id IN
+           (SELECT office_id FROM channel_offices co JOIN channels c ON c.id = co.channel_id WHERE c.code = 'BDNA')",
+    )
+    .execute(t.db.pool())
+    .await
+    .unwrap();
+    let paolo = session(&t, PAOLO).await;
+    let marco = session(&t, MARCO).await;
+    let mut tasks = Vec::new();
+    for i in 0..16 {
+        let app = t.app.clone();
+        let (who, code, sub) = if i % 2 == 0 {
+            (
+                paolo.clone(),
+                "CIVIS",
+                civis(&format!("CIVIS {i}"), "RSSMRA80A01H501U"),
+            )
+        } else {
+            let mut fields = BTreeMap::new();
+            fields.insert("tipo".to_string(), "Problema di accesso".to_string());
+            let mut s = civis(&format!("BDNA {i}"), "RSSMRA80A01H501U");
+            s.fields = fields;
+            (marco.clone(), "BDNA", s)
+        };
+        tasks.push(tokio::spawn(async move {
+            (
+                code,
+                app.submit_request(Some(&who), code, sub, &Origin::default())
+                    .await,
+            )
+        }));
+    }
+    let mut civis_ok = 0;
+    for task in tasks {
+        match task.await.unwrap() {
+            ("CIVIS", r) => {
+                r.unwrap();
+                civis_ok += 1;
+            }
+            (_, r) => assert!(
+                matches!(
+                    &r,
+                    Err(AppError::Invalid {
+                        field: "channel",
+                        ..
+                    })
+                ),
+                "{:?}",
+                r.map(|x| x.protocol)
+            ),
+        }
+    }
+    assert_eq!(civis_ok, 8);
+    let civis: Vec<i64> = sqlx::query_scalar(
+        "SELECT r.number FROM requests r JOIN channels c ON c.id = r.channel_id WHERE c.code = 'CIVIS' ORDER BY r.number",
+    )
+    .fetch_all(t.db.pool())
+    .await
+    .unwrap();
+    assert_eq!(civis, (1..=8).collect::<Vec<i64>>());
+    // Every number drawn by a failed BDNA submission was given back.
+    let bdna_last: Option<i64> = sqlx::query_scalar(
+        "SELECT k.last_number FROM register_counters k JOIN registers g ON g.id = k.register_id WHERE g.code = 'BDNA'",
+    )
+    .fetch_optional(t.db.pool())
+    .await
+    .unwrap();
+    assert_eq!(bdna_last.unwrap_or(0), 0);
+    let bdna_requests: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM requests r JOIN channels c ON c.id = r.channel_id WHERE c.code = 'BDNA'",
+    )
+    .fetch_one(t.db.pool())
+    .await
+    .unwrap();
+    assert_eq!(bdna_requests, 0);
+}
