@@ -755,6 +755,98 @@ pub struct ChannelSettings {
     pub active: bool,
 }
 
+/// The daily protocol register of one day as CSV (semicolon separated);
+/// `X-Content-SHA256` carries the hash recorded in the audit trail.
+#[utoipa::path(get, path = "/api/v1/desk/registers/{code}/{day}", tag = "desk",
+    params(("code" = String, Path), ("day" = String, Path, description = "yyyy-mm-dd")),
+    responses((status = 200, content_type = "text/csv", body = String), (status = 400, body = ApiError), (status = 403, body = ApiError)))]
+pub async fn register_day(
+    State(state): State<Shared>,
+    a: ApiActor,
+    Path((code, day)): Path<(String, String)>,
+) -> Result<axum::response::Response, ApiError> {
+    use axum::response::IntoResponse;
+    let date: jiff::civil::Date = day.parse().map_err(|_| {
+        err(AppError::Invalid {
+            field: "day",
+            message: format!("«{day}» non è una data aaaa-mm-gg"),
+        })
+    })?;
+    let reg = state
+        .app
+        .daily_register(Some(&a.who), &code, date, &a.origin)
+        .await
+        .map_err(err)?;
+    Ok((
+        [
+            (
+                axum::http::header::CONTENT_TYPE,
+                "text/csv; charset=utf-8".to_string(),
+            ),
+            (
+                axum::http::HeaderName::from_static("x-content-sha256"),
+                reg.sha256.clone(),
+            ),
+        ],
+        reg.csv,
+    )
+        .into_response())
+}
+
+#[derive(Deserialize, ToSchema)]
+pub struct AssociationIn {
+    pub fiscal_code: String,
+    pub office_code: String,
+}
+
+/// Associates a requester with one of the channel's offices (central
+/// administrator, or the office's manager).
+#[utoipa::path(post, path = "/api/v1/desk/channels/{code}/members", tag = "desk", request_body = AssociationIn,
+    params(("code" = String, Path)),
+    responses((status = 204), (status = 400, body = ApiError), (status = 403, body = ApiError)))]
+pub async fn associate(
+    State(state): State<Shared>,
+    a: ApiActor,
+    Path(code): Path<String>,
+    Json(b): Json<AssociationIn>,
+) -> Result<StatusCode, ApiError> {
+    state
+        .app
+        .associate_requester(
+            Some(&a.who),
+            &code,
+            &b.fiscal_code,
+            &b.office_code,
+            &a.origin,
+        )
+        .await
+        .map_err(err)?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[derive(Deserialize, ToSchema)]
+pub struct AcceptingIn {
+    pub accepting: bool,
+}
+
+/// Opens or closes an office to new requests (routing skips closed ones).
+#[utoipa::path(put, path = "/api/v1/desk/offices/{id}/accepting", tag = "desk", request_body = AcceptingIn,
+    params(("id" = i64, Path)),
+    responses((status = 204), (status = 403, body = ApiError), (status = 404, body = ApiError)))]
+pub async fn accepting(
+    State(state): State<Shared>,
+    a: ApiActor,
+    Path(id): Path<i64>,
+    Json(b): Json<AcceptingIn>,
+) -> Result<StatusCode, ApiError> {
+    state
+        .app
+        .set_office_accepting(Some(&a.who), id, b.accepting, &a.origin)
+        .await
+        .map_err(err)?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
 #[derive(Serialize, ToSchema)]
 pub struct MailOutcomeOut {
     /// `opened`, `attached`, `ignored`, `triage`, `discarded` or `duplicate`.
@@ -809,9 +901,9 @@ pub async fn mailgate(
 
 #[derive(OpenApi)]
 #[openapi(
-    paths(channels, submit, phone, requests, request, act, annul, reply, load_notices, notice, report, triage, resolve, save_channel, mailgate),
+    paths(channels, submit, phone, requests, request, act, annul, reply, register_day, associate, accepting, load_notices, notice, report, triage, resolve, save_channel, mailgate),
     components(schemas(ChannelOut, ContactIn, NewRequest, FileIn, RegisteredOut, PhoneIn, RequestOut, EventOut, AttachmentOut, RequestDetail,
-                       ActionIn, AnnulmentIn, ReplyIn, NoticeIn, Loaded, NoticeOut, TriageOut, TriageIn, ChannelSettings, MailOutcomeOut)),
+                       ActionIn, AnnulmentIn, AssociationIn, AcceptingIn, ReplyIn, NoticeIn, Loaded, NoticeOut, TriageOut, TriageIn, ChannelSettings, MailOutcomeOut)),
     tags((name = "desk", description = "Assistance desk: channels, requests with protocol numbers, work, reports, inbound mail"))
 )]
 pub struct DeskApiDoc;
@@ -827,6 +919,9 @@ pub fn routes(max_message_bytes: usize) -> Router<Shared> {
         .route("/api/v1/desk/requests/{id}/actions", post(act))
         .route("/api/v1/desk/requests/{id}/replies", post(reply))
         .route("/api/v1/desk/requests/{id}/annulment", post(annul))
+        .route("/api/v1/desk/registers/{code}/{day}", get(register_day))
+        .route("/api/v1/desk/channels/{code}/members", post(associate))
+        .route("/api/v1/desk/offices/{id}/accepting", put(accepting))
         .route("/api/v1/desk/notices", put(load_notices))
         .route("/api/v1/desk/notices/{number}", get(notice))
         .route("/api/v1/desk/reports", get(report))

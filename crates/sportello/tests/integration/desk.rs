@@ -1327,3 +1327,193 @@ async fn submissions_failing_inside_a_shared_commit_give_their_numbers_back() {
     .unwrap();
     assert_eq!(bdna_requests, 0);
 }
+
+async fn api_session(server: &Server, code: &str) -> (reqwest::Client, String) {
+    let c = crate::harness::client();
+    crate::harness::login(server, &c, code, PASSWORD).await;
+    let home = c
+        .get(server.url("/"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let csrf = crate::harness::hidden_field(&home, "csrf_token");
+    (c, csrf)
+}
+
+#[tokio::test]
+async fn the_desk_api_over_http_with_a_real_client() {
+    let t = world().await;
+    let server = Server::start(t.app.clone()).await;
+    let (paolo, csrf) = api_session(&server, PAOLO).await;
+    let channels: serde_json::Value = paolo
+        .get(server.url("/api/v1/desk/channels"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(channels[0]["code"], "CIVIS");
+    // Without the CSRF header a session may not write.
+    let body = serde_json::json!({
+        "subject": "Dall'API",
+        "body": "Testo",
+        "fields": {"numero_comunicazione": "CI-2026-0004711", "codice_fiscale": "RSSMRA80A01H501U", "motivo": "Altro"},
+        "contact": {"contact_name": "Paolo Gallo", "phone": "0532 123456", "email": "studio.gallo@example.it"},
+        "attachments": [{"filename": "nota.txt", "content_base64": "Tm90YSBkZWxsJ2ludGVybWVkaWFyaW8="}]
+    });
+    let r = paolo
+        .post(server.url("/api/v1/desk/channels/CIVIS/requests"))
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 403);
+    let r = paolo
+        .post(server.url("/api/v1/desk/channels/CIVIS/requests"))
+        .header("x-csrf-token", &csrf)
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 201);
+    let created: serde_json::Value = r.json().await.unwrap();
+    let id = created["id"].as_i64().unwrap();
+    assert!(created["protocol"].as_str().unwrap().starts_with("CIVIS-"));
+    // Bad input names the field and stores nothing more.
+    let mut bad = body.clone();
+    bad["contact"]["email"] = "nessuna".into();
+    let r = paolo
+        .post(server.url("/api/v1/desk/channels/CIVIS/requests"))
+        .header("x-csrf-token", &csrf)
+        .json(&bad)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 400);
+    let e: serde_json::Value = r.json().await.unwrap();
+    assert_eq!(e["field"], "email");
+    assert_eq!(count(&t.db, "requests").await, 1);
+
+    // The operator works it through the API; unknown actions are refused.
+    let (davide, dcsrf) = api_session(&server, DAVIDE).await;
+    let list: serde_json::Value = davide
+        .get(server.url("/api/v1/desk/requests?state=new"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(list.as_array().unwrap().len(), 1);
+    let act = |a: serde_json::Value| {
+        davide
+            .post(server.url(&format!("/api/v1/desk/requests/{id}/actions")))
+            .header("x-csrf-token", &dcsrf)
+            .json(&a)
+            .send()
+    };
+    assert_eq!(
+        act(serde_json::json!({"act": "vola"}))
+            .await
+            .unwrap()
+            .status(),
+        400
+    );
+    assert_eq!(
+        act(serde_json::json!({"act": "take"}))
+            .await
+            .unwrap()
+            .status(),
+        204
+    );
+    assert_eq!(
+        act(serde_json::json!({"act": "take"}))
+            .await
+            .unwrap()
+            .status(),
+        409
+    );
+    assert_eq!(
+        act(
+            serde_json::json!({"act": "close", "outcome": "Non accolta: comunicazione confermata"})
+        )
+        .await
+        .unwrap()
+        .status(),
+        204
+    );
+    let detail: serde_json::Value = paolo
+        .get(server.url(&format!("/api/v1/desk/requests/{id}")))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(detail["request"]["state"], "closed");
+    assert_eq!(
+        detail["events"][0]["attachments"][0]["filename"],
+        "nota.txt"
+    );
+    assert!(
+        detail["events"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|e| e["public"] == true)
+    );
+
+    // The register keeper downloads the day's register with its hash.
+    let (franco, _) = api_session(&server, FRANCO).await;
+    let today = jiff::Timestamp::from_microsecond(sportello_app::now_micros())
+        .unwrap()
+        .to_zoned(t.app.time_zone())
+        .date();
+    let r = franco
+        .get(server.url(&format!("/api/v1/desk/registers/CIVIS/{today}")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let sha = r.headers()["x-content-sha256"]
+        .to_str()
+        .unwrap()
+        .to_string();
+    let csv = r.text().await.unwrap();
+    use sha2::Digest;
+    assert_eq!(sha, hex_of(&sha2::Sha256::digest(csv.as_bytes())));
+    assert!(csv.contains(created["protocol"].as_str().unwrap()));
+    let r = davide
+        .get(server.url(&format!("/api/v1/desk/registers/CIVIS/{today}")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 403);
+    // The OpenAPI document lists the desk.
+    let doc: serde_json::Value = paolo
+        .get(server.url("/api/v1/openapi.json"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    for path in [
+        "/api/v1/desk/channels/{code}/requests",
+        "/api/v1/desk/requests/{id}/actions",
+        "/api/v1/desk/reports",
+        "/api/v1/mailgate",
+        "/api/v1/desk/registers/{code}/{day}",
+    ] {
+        assert!(doc["paths"].get(path).is_some(), "{path} missing");
+    }
+    server.shutdown().await;
+}
+
+fn hex_of(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
