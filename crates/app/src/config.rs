@@ -754,7 +754,10 @@ mod tests {
     #[test]
     fn the_desk_mailbox_is_checked_at_load_without_showing_its_password() {
         let c = Config::load(None, env(&[]), &[]).unwrap();
-        assert_eq!((c.desk.imap_url.as_str(), c.desk.imap_poll_seconds), ("", 60));
+        assert_eq!(
+            (c.desk.imap_url.as_str(), c.desk.imap_poll_seconds),
+            ("", 60)
+        );
         let c = Config::load(
             None,
             env(&[
@@ -769,7 +772,10 @@ mod tests {
         .unwrap();
         assert_eq!(c.desk.imap_poll_seconds, 30);
         for (key, value) in [
-            ("SPORTELLO_DESK__IMAP_URL", "pop3://assistenza:segreta@mail.ente.it"),
+            (
+                "SPORTELLO_DESK__IMAP_URL",
+                "pop3://assistenza:segreta@mail.ente.it",
+            ),
             ("SPORTELLO_DESK__IMAP_URL", "imap://:segreta@mail.ente.it"),
             ("SPORTELLO_DESK__IMAP_URL", "imap:///INBOX"),
         ] {
@@ -778,9 +784,13 @@ mod tests {
             assert!(!e.contains("segreta"), "{e}");
             assert_eq!(e.lines().count(), 1, "{e}");
         }
-        let e = Config::load(None, env(&[("SPORTELLO_DESK__IMAP_POLL_SECONDS", "0")]), &[])
-            .unwrap_err()
-            .0;
+        let e = Config::load(
+            None,
+            env(&[("SPORTELLO_DESK__IMAP_POLL_SECONDS", "0")]),
+            &[],
+        )
+        .unwrap_err()
+        .0;
         assert!(e.contains("desk.imap_poll_seconds"), "{e}");
     }
 }

@@ -154,18 +154,34 @@ fn smtp_transport(
         });
     }
     if !u.username().is_empty() {
-        let user = percent_decode(u.username());
-        let pass = percent_decode(u.password().unwrap_or(""));
+        let user = percent_decode(u.username()).ok_or("mail.smtp_url: utente non UTF-8")?;
+        let pass = percent_decode(u.password().unwrap_or(""))
+            .ok_or("mail.smtp_url: password non UTF-8")?;
         b = b.credentials(Credentials::new(user, pass));
     }
     Ok(b.build())
 }
 
-fn percent_decode(s: &str) -> String {
-    url::form_urlencoded::parse(format!("x={s}").as_bytes())
-        .next()
-        .map(|(_, v)| v.into_owned())
-        .unwrap_or_default()
+/// `%XX` decoding of a URL component (`+` stays a plus); `None` if the
+/// result is not UTF-8.
+pub(crate) fn percent_decode(s: &str) -> Option<String> {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let hex = |b: u8| (b as char).to_digit(16);
+        if bytes[i] == b'%'
+            && i + 2 < bytes.len()
+            && let (Some(hi), Some(lo)) = (hex(bytes[i + 1]), hex(bytes[i + 2]))
+        {
+            out.push((hi * 16 + lo) as u8);
+            i += 3;
+        } else {
+            out.push(bytes[i]);
+            i += 1;
+        }
+    }
+    String::from_utf8(out).ok()
 }
 
 /// Writes into `dir/tmp` then renames into `dir/new`, as maildir readers expect.

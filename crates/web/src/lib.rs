@@ -265,6 +265,14 @@ pub async fn run_with_tls(
         .collect();
     let scheduler = tokio::spawn(scheduled_jobs(app.clone(), stop_rx.clone()));
     let sla = tokio::spawn(service_level_checks(app.clone(), stop_rx.clone()));
+    let imap = (!app.config.desk.imap_url.is_empty()).then(|| {
+        tokio::spawn(sportello_app::desk::imap::run_poller(
+            app.clone(),
+            app.config.desk.imap_url.clone(),
+            std::time::Duration::from_secs(app.config.desk.imap_poll_seconds),
+            stop_rx.clone(),
+        ))
+    });
     let state = Arc::new(AppState {
         app,
         metrics: metrics_handle(),
@@ -303,6 +311,9 @@ pub async fn run_with_tls(
     }
     let _ = scheduler.await;
     let _ = sla.await;
+    if let Some(p) = imap {
+        let _ = p.await;
+    }
     tracing::info!("shutdown complete");
     result
 }

@@ -27,13 +27,15 @@ const MAX_BACKOFF: Duration = Duration::from_secs(900);
 /// What one pass did.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct PollReport {
-    /// Messages read from the mailbox.
+    /// Messages read from the mailbox (one over `desk.max_message_bytes` is
+    /// not read: it only counts as malformed).
     pub fetched: usize,
     /// Messages the desk kept: opened, attached, ignored, in triage, or
     /// already kept before (a duplicate). All of them are now `\Seen`.
     pub stored: usize,
-    /// Messages refused as malformed: they would never be accepted, so they
-    /// are `\Seen` too (and stay in the mailbox for a person to look at).
+    /// Messages refused as malformed or too large: they would never be
+    /// accepted, so they are `\Seen` too (and stay in the mailbox for a person
+    /// to look at).
     pub malformed: usize,
     /// Unseen messages left for the next pass after a failure.
     pub left_for_retry: usize,
@@ -77,16 +79,16 @@ impl Target {
             Some(url::Host::Ipv6(a)) => a.to_string(),
             _ => return Err(format!("«{shown}»: manca l'host")),
         };
-        let user = percent_decode(u.username())
+        let user = crate::mail::percent_decode(u.username())
             .ok_or_else(|| format!("«{shown}»: utente non valido (UTF-8 codificato con %)"))?;
         if user.is_empty() {
             return Err(format!(
                 "«{shown}»: manca l'utente (imap://UTENTE:PASSWORD@HOST/CARTELLA)"
             ));
         }
-        let password = percent_decode(u.password().unwrap_or(""))
+        let password = crate::mail::percent_decode(u.password().unwrap_or(""))
             .ok_or_else(|| format!("«{shown}»: password non valida (UTF-8 codificato con %)"))?;
-        let mailbox = percent_decode(u.path().trim_start_matches('/'))
+        let mailbox = crate::mail::percent_decode(u.path().trim_start_matches('/'))
             .ok_or_else(|| format!("«{shown}»: cartella non valida (UTF-8 codificato con %)"))?;
         Ok(Target {
             tls,
@@ -121,28 +123,6 @@ pub fn redact(url: &str) -> String {
         Ok(u) => u.to_string(),
         Err(_) => sportello_store::redact_url(url),
     }
-}
-
-/// `%XX` decoding of a URL component (`+` stays a plus); `None` if the
-/// result is not UTF-8.
-fn percent_decode(s: &str) -> Option<String> {
-    let bytes = s.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        let hex = |b: u8| (b as char).to_digit(16);
-        if bytes[i] == b'%'
-            && i + 2 < bytes.len()
-            && let (Some(hi), Some(lo)) = (hex(bytes[i + 1]), hex(bytes[i + 2]))
-        {
-            out.push((hi * 16 + lo) as u8);
-            i += 3;
-        } else {
-            out.push(bytes[i]);
-            i += 1;
-        }
-    }
-    String::from_utf8(out).ok()
 }
 
 /// One pass over the mailbox of `url`: every unseen message is handed to
@@ -203,15 +183,47 @@ fn backoff(current: Duration, every: Duration) -> Duration {
     (current.max(every) * 2).min(cap)
 }
 
+/// An error as one line for the log.
+trait Describe {
+    fn describe(&self) -> String;
+}
+
+impl Describe for std::io::Error {
+    fn describe(&self) -> String {
+        self.to_string()
+    }
+}
+
+impl Describe for async_imap::error::Error {
+    fn describe(&self) -> String {
+        use async_imap::error::Error;
+        match self {
+            Error::No(s) => format!("il server risponde NO: {}", server_text(s)),
+            Error::Bad(s) => format!("il server risponde BAD: {}", server_text(s)),
+            Error::ConnectionLost => "connessione chiusa dal server".into(),
+            e => e.to_string(),
+        }
+    }
+}
+
+/// The server's own words in a NO or BAD answer, as the client reports it
+/// (`code: …, info: Some("…")`).
+fn server_text(s: &str) -> String {
+    s.split_once("info: Some(\"")
+        .and_then(|(_, rest)| rest.rsplit_once("\")"))
+        .map(|(text, _)| text.replace("\\\"", "\"").replace("\\\\", "\\"))
+        .unwrap_or_else(|| s.trim().to_string())
+}
+
 /// Awaits `fut` for at most `limit`, turning both failures into one line.
-async fn step<T, E: std::fmt::Display>(
+async fn step<T, E: Describe>(
     what: &str,
     limit: Duration,
     fut: impl Future<Output = Result<T, E>>,
 ) -> Result<T, String> {
     match tokio::time::timeout(limit, fut).await {
         Ok(Ok(v)) => Ok(v),
-        Ok(Err(e)) => Err(format!("{what}: {e}")),
+        Ok(Err(e)) => Err(format!("{what}: {}", e.describe())),
         Err(_) => Err(format!("{what}: nessuna risposta in {} s", limit.as_secs())),
     }
 }
@@ -251,12 +263,13 @@ async fn connect_tls(
     let roots = rustls::RootCertStore {
         roots: webpki_roots::TLS_SERVER_ROOTS.to_vec(),
     };
-    let config =
-        rustls::ClientConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
-            .with_safe_default_protocol_versions()
-            .map_err(|e| format!("TLS: {e}"))?
-            .with_root_certificates(roots)
-            .with_no_client_auth();
+    let config = rustls::ClientConfig::builder_with_provider(Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .map_err(|e| format!("TLS: {e}"))?
+    .with_root_certificates(roots)
+    .with_no_client_auth();
     let name = rustls::pki_types::ServerName::try_from(host.to_string())
         .map_err(|e| format!("TLS: nome del server «{host}» non valido: {e}"))?;
     step(
@@ -295,13 +308,17 @@ where
     {
         Ok(Ok(s)) => s,
         Ok(Err((async_imap::error::Error::No(why), _))) => {
-            return Err(format!(
-                "accesso rifiutato per l'utente «{}» (utente o password errati?): {}",
-                target.user,
-                why.trim()
-            ));
+            let why = server_text(&why);
+            return Err(if why.contains("[UNAVAILABLE]") {
+                format!("il server non può verificare l'accesso ora (errore temporaneo): {why}")
+            } else {
+                format!(
+                    "accesso rifiutato per l'utente «{}» (utente o password errati?): {why}",
+                    target.user
+                )
+            });
         }
-        Ok(Err((e, _))) => return Err(format!("accesso: {e}")),
+        Ok(Err((e, _))) => return Err(format!("accesso: {}", e.describe())),
         Err(_) => {
             return Err(format!(
                 "accesso: nessuna risposta in {} s",
@@ -347,6 +364,35 @@ where
             report.left_for_retry = uids.len() - i;
             break;
         }
+        // Larger than the desk accepts: refused like any malformed message,
+        // without reading it into memory.
+        let sizes = step(
+            &format!("dimensione del messaggio UID {uid}"),
+            COMMAND_TIMEOUT,
+            async {
+                session
+                    .uid_fetch(uid.to_string(), "RFC822.SIZE")
+                    .await?
+                    .try_collect::<Vec<_>>()
+                    .await
+            },
+        )
+        .await?;
+        let Some(size) = sizes.iter().find_map(|f| f.size) else {
+            continue; // gone meanwhile (expunged by another client)
+        };
+        if size as usize > app.config.desk.max_message_bytes {
+            report.malformed += 1;
+            tracing::warn!(
+                uid,
+                mailbox = %target.mailbox,
+                size,
+                limit = app.config.desk.max_message_bytes,
+                "desk IMAP message larger than desk.max_message_bytes; marked as read"
+            );
+            mark_seen(session, *uid).await?;
+            continue;
+        }
         let fetches = step(
             &format!("lettura del messaggio UID {uid}"),
             COMMAND_TIMEOUT,
@@ -387,6 +433,7 @@ where
                 report.left_for_retry = uids.len() - i;
                 tracing::error!(
                     uid,
+                    mailbox = %target.mailbox,
                     error = %e,
                     left = report.left_for_retry,
                     "desk IMAP message not stored; left unread for the next pass"
@@ -394,20 +441,28 @@ where
                 break;
             }
         }
-        step(
-            &format!("segno di lettura del messaggio UID {uid}"),
-            COMMAND_TIMEOUT,
-            async {
-                session
-                    .uid_store(uid.to_string(), "+FLAGS (\\Seen)")
-                    .await?
-                    .try_collect::<Vec<_>>()
-                    .await
-            },
-        )
-        .await?;
+        mark_seen(session, *uid).await?;
     }
     Ok(report)
+}
+
+async fn mark_seen<T>(session: &mut Session<T>, uid: u32) -> Result<(), String>
+where
+    T: AsyncRead + AsyncWrite + Unpin + Debug + Send,
+{
+    step(
+        &format!("segno di lettura del messaggio UID {uid}"),
+        COMMAND_TIMEOUT,
+        async {
+            session
+                .uid_store(uid.to_string(), "+FLAGS (\\Seen)")
+                .await?
+                .try_collect::<Vec<_>>()
+                .await
+        },
+    )
+    .await
+    .map(|_| ())
 }
 
 #[cfg(test)]
@@ -459,11 +514,28 @@ mod tests {
 
     #[test]
     fn percent_decoding_keeps_plus_and_stray_percent_signs() {
-        assert_eq!(percent_decode("a+b%20c%").as_deref(), Some("a+b c%"));
-        assert_eq!(percent_decode("%zz%4").as_deref(), Some("%zz%4"));
-        assert_eq!(percent_decode("%è").as_deref(), Some("%è"));
-        assert_eq!(percent_decode("%C3%A8").as_deref(), Some("è"));
-        assert_eq!(percent_decode("%ff"), None);
+        assert_eq!(
+            crate::mail::percent_decode("a+b%20c%").as_deref(),
+            Some("a+b c%")
+        );
+        assert_eq!(
+            crate::mail::percent_decode("%zz%4").as_deref(),
+            Some("%zz%4")
+        );
+        assert_eq!(crate::mail::percent_decode("%è").as_deref(), Some("%è"));
+        assert_eq!(crate::mail::percent_decode("%C3%A8").as_deref(), Some("è"));
+        assert_eq!(crate::mail::percent_decode("%ff"), None);
+    }
+
+    #[test]
+    fn the_servers_words_are_kept_from_a_refusal() {
+        assert_eq!(
+            server_text(
+                r#"code: None, info: Some("[AUTHENTICATIONFAILED] Authentication \"failed\".")"#
+            ),
+            r#"[AUTHENTICATIONFAILED] Authentication "failed"."#
+        );
+        assert_eq!(server_text(" outcome: No "), "outcome: No");
     }
 
     #[test]

@@ -1,6 +1,8 @@
 //! Test environment: a database on the backend under test, an `App` with a
-//! test configuration, a real server on loopback, a real SMTP server.
+//! test configuration, a real server on loopback, a real SMTP server, a real
+//! IMAP server.
 
+use std::collections::BTreeMap;
 use std::io::Write;
 use std::net::TcpListener as StdListener;
 use std::path::{Path, PathBuf};
@@ -360,4 +362,307 @@ pub fn link_path(body: &str, path: &str) -> String {
         .find(path)
         .unwrap_or_else(|| panic!("no link to {path} in {body}"));
     body[start..].split_whitespace().next().unwrap().to_string()
+}
+
+/// A real IMAP server for one test: Debian's dovecot (`dovecot-imapd`, which
+/// `scripts/test` installs), run in the foreground with a configuration of
+/// its own in a temporary directory, one user and one Maildir. Messages are
+/// delivered as an MDA does, by writing them into the Maildir's `new/`.
+pub struct ImapServer {
+    pub port: u16,
+    pub user: String,
+    pub password: String,
+    pub maildir: PathBuf,
+    dir: tempfile::TempDir,
+    mail_owner: (u32, u32),
+    child: Option<Child>,
+}
+
+impl ImapServer {
+    /// Plain IMAP on a free loopback port.
+    pub fn start() -> ImapServer {
+        Self::start_with(None)
+    }
+
+    /// IMAP over TLS (`imaps://`) with this certificate chain and key (PEM).
+    pub fn start_tls(cert_pem: &str, key_pem: &str) -> ImapServer {
+        Self::start_with(Some((cert_pem, key_pem)))
+    }
+
+    fn start_with(tls: Option<(&str, &str)>) -> ImapServer {
+        let dovecot = find_program("dovecot").unwrap_or_else(|| {
+            panic!(
+                "dovecot is not installed: the IMAP tests need a real IMAP server; \
+                 scripts/test installs it (apt-get install dovecot-imapd)"
+            )
+        });
+        let dir = tempfile::tempdir().expect("temp dir");
+        let root = dir.path().to_path_buf();
+        // Dovecot's processes (running as other users when we are root) walk into it.
+        set_mode(&root, 0o755);
+        let probe = root.join(".owner");
+        std::fs::write(&probe, b"").unwrap();
+        let me = {
+            use std::os::unix::fs::MetadataExt;
+            let m = std::fs::metadata(&probe).unwrap();
+            (m.uid(), m.gid())
+        };
+        // Dovecot never runs mail or login processes as root: when we are root
+        // they run as nobody and its packaged users; otherwise all as us (and
+        // no process chroots, which only root may do).
+        let (mail_owner, login_user, internal_user, internal_group) = if me.0 == 0 {
+            let nobody = (id_of("-u", "nobody"), id_of("-g", "nobody"));
+            let login = if id_exists("dovenull") {
+                "dovenull"
+            } else {
+                "nobody"
+            };
+            let internal = if id_exists("dovecot") {
+                "dovecot"
+            } else {
+                "nobody"
+            };
+            (
+                nobody,
+                login.to_string(),
+                internal.to_string(),
+                group_of(internal),
+            )
+        } else {
+            let name = command_line("id", &["-un"]);
+            let group = command_line("id", &["-gn"]);
+            (me, name.clone(), name, group)
+        };
+        let maildir = root.join("Maildir");
+        let home = root.join("home");
+        for d in [
+            maildir.clone(),
+            maildir.join("cur"),
+            maildir.join("new"),
+            maildir.join("tmp"),
+            home.clone(),
+        ] {
+            std::fs::create_dir_all(&d).unwrap();
+            std::os::unix::fs::chown(&d, Some(mail_owner.0), Some(mail_owner.1)).unwrap();
+        }
+        for d in ["run", "state", "log"] {
+            std::fs::create_dir_all(root.join(d)).unwrap();
+        }
+        let user = "assistenza".to_string();
+        let password = format!("Imap-{}", uuid::Uuid::new_v4().simple());
+        std::fs::write(
+            root.join("users"),
+            format!(
+                "{user}:{{PLAIN}}{password}:{}:{}::{}::\n",
+                mail_owner.0,
+                mail_owner.1,
+                home.display()
+            ),
+        )
+        .unwrap();
+        // Read by dovecot's auth process, which runs as its internal user.
+        set_mode(&root.join("users"), 0o644);
+        let port = free_port();
+        let listener = match tls {
+            None => format!(
+                "  inet_listener imap {{\n    address = 127.0.0.1\n    port = {port}\n  }}\n  \
+                 inet_listener imaps {{\n    port = 0\n  }}\n"
+            ),
+            Some((cert, key)) => {
+                std::fs::write(root.join("cert.pem"), cert).unwrap();
+                std::fs::write(root.join("key.pem"), key).unwrap();
+                set_mode(&root.join("key.pem"), 0o600);
+                format!(
+                    "  inet_listener imap {{\n    port = 0\n  }}\n  \
+                     inet_listener imaps {{\n    address = 127.0.0.1\n    port = {port}\n    ssl = yes\n  }}\n"
+                )
+            }
+        };
+        let ssl = match tls {
+            None => "ssl = no\n".to_string(),
+            Some(_) => format!(
+                "ssl = required\nssl_cert = <{r}/cert.pem\nssl_key = <{r}/key.pem\n",
+                r = root.display()
+            ),
+        };
+        let conf = format!(
+            "protocols = imap\n\
+             listen = 127.0.0.1\n\
+             instance_name = sportello-test-{port}\n\
+             base_dir = {r}/run\n\
+             state_dir = {r}/state\n\
+             log_path = {r}/log/dovecot.log\n\
+             {ssl}\
+             disable_plaintext_auth = no\n\
+             auth_mechanisms = plain login\n\
+             default_login_user = {login_user}\n\
+             default_internal_user = {internal_user}\n\
+             default_internal_group = {internal_group}\n\
+             first_valid_uid = 1\n\
+             first_valid_gid = 1\n\
+             mail_location = maildir:{r}/Maildir\n\
+             passdb {{\n  driver = passwd-file\n  args = scheme=PLAIN username_format=%u {r}/users\n}}\n\
+             userdb {{\n  driver = passwd-file\n  args = username_format=%u {r}/users\n}}\n\
+             service imap-login {{\n  chroot =\n{listener}}}\n\
+             service anvil {{\n  chroot =\n}}\n",
+            r = root.display(),
+        );
+        std::fs::write(root.join("dovecot.conf"), conf).unwrap();
+        let stderr = std::fs::File::create(root.join("log/stderr.log")).unwrap();
+        let child = Command::new(dovecot)
+            .arg("-F")
+            .arg("-c")
+            .arg(root.join("dovecot.conf"))
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(stderr)
+            .spawn()
+            .expect("start dovecot");
+        let mut server = ImapServer {
+            port,
+            user,
+            password,
+            maildir,
+            dir,
+            mail_owner,
+            child: Some(child),
+        };
+        server.wait_ready(tls.is_some());
+        server
+    }
+
+    /// Waits for the listener, and for the greeting on plain IMAP.
+    fn wait_ready(&mut self, tls: bool) {
+        use std::io::Read;
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            if let Some(status) = self
+                .child
+                .as_mut()
+                .and_then(|c| c.try_wait().ok().flatten())
+            {
+                panic!("dovecot exited ({status}) at start:\n{}", self.log());
+            }
+            if let Ok(mut s) = std::net::TcpStream::connect(("127.0.0.1", self.port)) {
+                if tls {
+                    return;
+                }
+                s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+                let mut greeting = [0u8; 64];
+                if s.read(&mut greeting)
+                    .is_ok_and(|n| greeting[..n].starts_with(b"* OK"))
+                {
+                    return;
+                }
+            }
+            assert!(
+                Instant::now() < deadline,
+                "dovecot did not answer on port {}:\n{}",
+                self.port,
+                self.log()
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
+    /// `imap[s]://USER:PASSWORD@127.0.0.1:PORT/INBOX`.
+    pub fn url(&self, scheme: &str) -> String {
+        self.url_with_password(scheme, &self.password)
+    }
+
+    pub fn url_with_password(&self, scheme: &str, password: &str) -> String {
+        format!(
+            "{scheme}://{}:{password}@127.0.0.1:{}/INBOX",
+            self.user, self.port
+        )
+    }
+
+    /// Delivers a message as an MDA does: written in `tmp/`, renamed into `new/`.
+    pub fn deliver(&self, name: &str, raw: &[u8]) {
+        let tmp = self.maildir.join("tmp").join(name);
+        std::fs::write(&tmp, raw).unwrap();
+        std::os::unix::fs::chown(&tmp, Some(self.mail_owner.0), Some(self.mail_owner.1)).unwrap();
+        std::fs::rename(&tmp, self.maildir.join("new").join(name)).unwrap();
+    }
+
+    /// Each delivered message (by the name it was delivered with) and its
+    /// Maildir flags (`S` = seen); a message still in `new/` has none.
+    pub fn flags(&self) -> BTreeMap<String, String> {
+        let mut out = BTreeMap::new();
+        for sub in ["new", "cur"] {
+            for e in std::fs::read_dir(self.maildir.join(sub)).unwrap() {
+                let name = e.unwrap().file_name().to_string_lossy().into_owned();
+                let (base, flags) = match name.split_once(":2,") {
+                    Some((b, f)) => (b.to_string(), f.to_string()),
+                    None => (name.clone(), String::new()),
+                };
+                out.insert(base, flags);
+            }
+        }
+        out
+    }
+
+    /// Dovecot's log, for failure messages.
+    pub fn log(&self) -> String {
+        let read = |p: &str| std::fs::read_to_string(self.dir.path().join(p)).unwrap_or_default();
+        format!("{}{}", read("log/stderr.log"), read("log/dovecot.log"))
+    }
+
+    pub fn stop(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            // SIGTERM lets the master stop its processes; SIGKILL if it lingers.
+            let _ = Command::new("kill")
+                .args(["-TERM", &c.id().to_string()])
+                .status();
+            let deadline = Instant::now() + Duration::from_secs(10);
+            while c.try_wait().ok().flatten().is_none() && Instant::now() < deadline {
+                std::thread::sleep(Duration::from_millis(50));
+            }
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+}
+
+impl Drop for ImapServer {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+/// A program on PATH or in the usual system directories (dovecot is in sbin).
+fn find_program(name: &str) -> Option<PathBuf> {
+    let path = std::env::var_os("PATH").unwrap_or_default();
+    std::env::split_paths(&path)
+        .chain(["/usr/sbin", "/usr/local/sbin", "/sbin"].map(PathBuf::from))
+        .map(|d| d.join(name))
+        .find(|p| p.is_file())
+}
+
+fn set_mode(path: &Path, mode: u32) {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).unwrap();
+}
+
+fn command_line(program: &str, args: &[&str]) -> String {
+    let out = Command::new(program).args(args).output().unwrap();
+    assert!(out.status.success(), "{program} {args:?} failed");
+    String::from_utf8_lossy(&out.stdout).trim().to_string()
+}
+
+fn id_exists(user: &str) -> bool {
+    Command::new("id")
+        .arg(user)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success())
+}
+
+fn id_of(flag: &str, user: &str) -> u32 {
+    command_line("id", &[flag, user]).parse().unwrap()
+}
+
+fn group_of(user: &str) -> String {
+    command_line("id", &["-gn", user])
 }

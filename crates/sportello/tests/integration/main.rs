@@ -10,6 +10,7 @@ mod delegation;
 mod demo_rp;
 mod desk;
 mod identity;
+mod imap;
 mod import;
 mod mail;
 mod matrix;
