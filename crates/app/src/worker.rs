@@ -32,12 +32,16 @@ impl Worker {
         let mut pass = Pass::default();
         let items =
             outbox::claim_due(&self.db, now_micros(), self.lease.as_micros() as i64, 16).await?;
+        // Delivered items are marked together at the end of the pass (one
+        // write for up to 16); a crash before that re-sends them with the
+        // same Message-ID, which receivers recognise.
+        let mut sent = Vec::new();
         for item in items {
             let result = self.deliver(&item).await;
             let now = now_micros();
             match result {
                 Ok(()) => {
-                    outbox::mark_sent(&self.db, item.id, now).await?;
+                    sent.push(item.id);
                     metrics::counter!("sportello_outbox_sent_total", "kind" => item.kind.clone())
                         .increment(1);
                     pass.sent += 1;
@@ -75,6 +79,7 @@ impl Worker {
                 }
             }
         }
+        outbox::mark_sent_many(&self.db, &sent, now_micros()).await?;
         Ok(pass)
     }
 

@@ -68,14 +68,22 @@ pub async fn claim_due(
     Ok(items)
 }
 
-pub async fn mark_sent(db: &Db, id: i64, now: i64) -> Result<()> {
-    sqlx::query(
-        "UPDATE outbox SET state = 'sent', done_at = $2, lease_until = NULL, last_error = NULL WHERE id = $1",
-    )
-    .bind(id)
-    .bind(now)
-    .execute(db.pool())
-    .await?;
+/// Marks several delivered items at once: one write instead of one per item.
+pub async fn mark_sent_many(db: &Db, ids: &[i64], now: i64) -> Result<()> {
+    if ids.is_empty() {
+        return Ok(());
+    }
+    let placeholders: Vec<String> = (2..ids.len() + 2).map(|i| format!("${i}")).collect();
+    let sql = format!(
+        "UPDATE outbox SET state = 'sent', done_at = $1, lease_until = NULL, last_error = NULL
+         WHERE id IN ({})",
+        placeholders.join(", ")
+    );
+    let mut q = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(now);
+    for id in ids {
+        q = q.bind(*id);
+    }
+    q.execute(db.pool()).await?;
     Ok(())
 }
 

@@ -99,25 +99,45 @@ impl App {
         who: Option<&SessionUser>,
         code: &str,
     ) -> Result<ChannelAccess, AppError> {
+        let (access, _) = self.channel_access_with(who, code, true).await?;
+        Ok(access)
+    }
+
+    /// The channel as `who` sees it, and the offices he is associated with;
+    /// the last contact details only when asked (the form shows them).
+    async fn channel_access_with(
+        &self,
+        who: Option<&SessionUser>,
+        code: &str,
+        with_contact: bool,
+    ) -> Result<(ChannelAccess, Vec<i64>), AppError> {
         let who = who.ok_or(AppError::NeedsLogin)?;
         let channel = store::channel_by_code(&self.db, code)
             .await?
             .ok_or(AppError::NotFound)?;
-        let (eligible, _) = self.eligibility(&channel, &who.user).await?;
+        let (eligible, members) = self.eligibility(&channel, &who.user).await?;
         let hours = channel_hours(&channel)?;
         let now = now_micros();
         let tz = self.time_zone();
         let form =
             FormSpec::parse(&channel.form_spec).map_err(|e| AppError::Internal(e.to_string()))?;
-        Ok(ChannelAccess {
-            form,
-            eligible,
-            open_now: hours.is_open(now, &tz),
-            reopens_at: hours.next_opening(now, &tz),
-            requester_name: format!("{} {}", who.user.given_name, who.user.family_name),
-            last_contact: store::contact(&self.db, who.user.id).await?,
-            channel,
-        })
+        let last_contact = if with_contact {
+            store::contact(&self.db, who.user.id).await?
+        } else {
+            None
+        };
+        Ok((
+            ChannelAccess {
+                form,
+                eligible,
+                open_now: hours.is_open(now, &tz),
+                reopens_at: hours.next_opening(now, &tz),
+                requester_name: format!("{} {}", who.user.given_name, who.user.family_name),
+                last_contact,
+                channel,
+            },
+            members,
+        ))
     }
 
     /// The notice a CIVIS request is about, if the taxpayer matches.
@@ -151,7 +171,7 @@ impl App {
         sub: WebSubmission,
         origin: &Origin,
     ) -> Result<Registered, AppError> {
-        let access = self.channel_access(who, code).await?;
+        let (access, preferred) = self.channel_access_with(who, code, false).await?;
         self.authorize(
             who,
             &Action::SubmitRequest {
@@ -224,7 +244,6 @@ impl App {
         if !problems.is_empty() {
             return Err(AppError::InvalidFields(problems));
         }
-        let preferred = store::member_offices(&self.db, channel.id, who.user.id).await?;
         // Concurrent submissions share one durable commit, each in its own
         // savepoint: its own number, all or nothing.
         let registered = self
