@@ -114,17 +114,11 @@ pub async fn next_protocol_number_in(
     register_id: i64,
     year: i32,
 ) -> Result<i64> {
-    sqlx::query(
-        "INSERT INTO register_counters (register_id, year, last_number) VALUES ($1, $2, 0)
-         ON CONFLICT (register_id, year) DO NOTHING",
-    )
-    .bind(register_id)
-    .bind(year as i64)
-    .execute(&mut *conn)
-    .await?;
     Ok(sqlx::query_scalar(
-        "UPDATE register_counters SET last_number = last_number + 1
-         WHERE register_id = $1 AND year = $2 RETURNING last_number",
+        "INSERT INTO register_counters (register_id, year, last_number) VALUES ($1, $2, 1)
+         ON CONFLICT (register_id, year)
+         DO UPDATE SET last_number = register_counters.last_number + 1
+         RETURNING last_number",
     )
     .bind(register_id)
     .bind(year as i64)
@@ -1051,8 +1045,8 @@ pub async fn resolve_inbound_in(
 // ---------------------------------------------------------------- report counters
 
 /// Adds `delta` to a daily metric of an office, its region and the nation,
-/// keeping the running total of each (later days too, should a change be
-/// counted on a past day).
+/// with the running total up to that day, in one statement; triggers carry
+/// the change into the totals of later days and the list of counters.
 pub async fn bump_stat_in(
     conn: &mut AnyConnection,
     office_id: i64,
@@ -1061,50 +1055,27 @@ pub async fn bump_stat_in(
     metric: &str,
     delta: i64,
 ) -> Result<()> {
-    let office = office_id.to_string();
-    for (level, scope) in [
-        ("office", office.as_str()),
-        ("region", region),
-        ("nation", ""),
-    ] {
-        sqlx::query(
-            "INSERT INTO desk_stats (level, scope, region, day, metric, n, total)
-             VALUES ($1, $2, $3, $4, $5, $6, $6 + COALESCE((SELECT p.total FROM desk_stats p
-                 WHERE p.level = $1 AND p.scope = $2 AND p.metric = $5 AND p.day < $4
-                 ORDER BY p.day DESC LIMIT 1), 0))
-             ON CONFLICT (level, scope, day, metric)
-             DO UPDATE SET n = desk_stats.n + excluded.n, total = desk_stats.total + excluded.n",
-        )
-        .bind(level)
-        .bind(scope)
+    const BEFORE: &str = "COALESCE((SELECT p.total FROM desk_stats p WHERE p.level = $6 AND p.scope = $7
+        AND p.metric = $4 AND p.day < $3 ORDER BY p.day DESC LIMIT 1), 0)";
+    let sql = format!(
+        "INSERT INTO desk_stats (level, scope, region, day, metric, n, total) VALUES
+            ('office', $1, $2, $3, $4, $5, $5 + {}),
+            ('region', $2, $2, $3, $4, $5, $5 + {}),
+            ('nation', '', $2, $3, $4, $5, $5 + {})
+         ON CONFLICT (level, scope, day, metric)
+         DO UPDATE SET n = desk_stats.n + excluded.n, total = desk_stats.total + excluded.n",
+        BEFORE.replace("$6", "'office'").replace("$7", "$1"),
+        BEFORE.replace("$6", "'region'").replace("$7", "$2"),
+        BEFORE.replace("$6", "'nation'").replace("$7", "''"),
+    );
+    sqlx::query(sqlx::AssertSqlSafe(sql))
+        .bind(office_id.to_string())
         .bind(region)
         .bind(day)
         .bind(metric)
         .bind(delta)
-        .execute(&mut *conn)
+        .execute(conn)
         .await?;
-        sqlx::query(
-            "UPDATE desk_stats SET total = total + $5
-             WHERE level = $1 AND scope = $2 AND metric = $3 AND day > $4",
-        )
-        .bind(level)
-        .bind(scope)
-        .bind(metric)
-        .bind(day)
-        .bind(delta)
-        .execute(&mut *conn)
-        .await?;
-        sqlx::query(
-            "INSERT INTO desk_stat_keys (level, scope, region, metric) VALUES ($1, $2, $3, $4)
-             ON CONFLICT (level, scope, metric) DO NOTHING",
-        )
-        .bind(level)
-        .bind(scope)
-        .bind(region)
-        .bind(metric)
-        .execute(&mut *conn)
-        .await?;
-    }
     Ok(())
 }
 
