@@ -1055,7 +1055,8 @@ pub async fn bump_stat_in(
     metric: &str,
     delta: i64,
 ) -> Result<()> {
-    const BEFORE: &str = "COALESCE((SELECT p.total FROM desk_stats p WHERE p.level = $6 AND p.scope = $7
+    const BEFORE: &str =
+        "COALESCE((SELECT p.total FROM desk_stats p WHERE p.level = $6 AND p.scope = $7
         AND p.metric = $4 AND p.day < $3 ORDER BY p.day DESC LIMIT 1), 0)";
     let sql = format!(
         "INSERT INTO desk_stats (level, scope, region, day, metric, n, total) VALUES
