@@ -42,7 +42,8 @@ struct GlobalOpts {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Run the portal and its outbox workers (migrates the database first).
+    /// Run the portal with its outbox workers, service-level checks and, if
+    /// configured, the IMAP poller (migrates the database first).
     Serve {
         /// Address to listen on (default: 127.0.0.1:8080).
         #[arg(long)]
