@@ -590,14 +590,14 @@ pub struct ReportQuery {
     pub to: String,
 }
 
-fn day_number(field: &'static str, s: &str) -> Result<i64, ApiError> {
+fn parse_day(field: &'static str, s: &str) -> Result<i64, ApiError> {
     let d: jiff::civil::Date = s.parse().map_err(|_| {
         err(AppError::Invalid {
             field,
             message: format!("«{s}» non è una data aaaa-mm-gg"),
         })
     })?;
-    Ok(d.year() as i64 * 10_000 + d.month() as i64 * 100 + d.day() as i64)
+    Ok(sportello_app::desk::reports::day_number(d))
 }
 
 pub fn parse_scope(s: &str) -> Option<ReportScope> {
@@ -629,8 +629,8 @@ pub async fn report(
             message: "valori ammessi: office:<id>, region:<nome>, nation".into(),
         })
     })?;
-    let from = day_number("from", &q.from)?;
-    let to = day_number("to", &q.to)?;
+    let from = parse_day("from", &q.from)?;
+    let to = parse_day("to", &q.to)?;
     Ok(Json(
         state
             .app

@@ -11,7 +11,7 @@ use axum::routing::{get, post};
 use serde::Deserialize;
 use sportello_app::desk::admin::ChannelInput;
 use sportello_app::desk::reports::{
-    Counts, RegisterDay, Report, ReportChoices, ReportScope, csv_cell, day_date,
+    Counts, RegisterDay, Report, ReportChoices, ReportScope, csv_cell, day_date, day_number,
 };
 use sportello_app::{AppError, now_micros};
 use sportello_core::authz::Action;
@@ -59,10 +59,6 @@ fn parse_date(s: &str) -> Option<jiff::civil::Date> {
     (s.len() == 10)
         .then(|| s.parse::<jiff::civil::Date>().ok())
         .flatten()
-}
-
-fn day_number(d: jiff::civil::Date) -> i64 {
-    d.year() as i64 * 10_000 + d.month() as i64 * 100 + d.day() as i64
 }
 
 /// yyyymmdd → "yyyy-mm-dd".

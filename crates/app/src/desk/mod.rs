@@ -92,10 +92,7 @@ impl App {
             .unwrap_or(jiff::Timestamp::UNIX_EPOCH)
             .to_zoned(self.time_zone());
         let d = zoned.date();
-        (
-            d.year() as i32,
-            d.year() as i64 * 10_000 + d.month() as i64 * 100 + d.day() as i64,
-        )
+        (d.year() as i32, reports::day_number(d))
     }
 
     /// "25/11/2026 10:32" in the business time zone.

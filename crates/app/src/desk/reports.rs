@@ -96,6 +96,11 @@ fn add_open(c: &mut Counts, state: &str, n: i64) {
     }
 }
 
+/// The date → its day number yyyymmdd, as the report counters key days.
+pub fn day_number(d: jiff::civil::Date) -> i64 {
+    d.year() as i64 * 10_000 + d.month() as i64 * 100 + d.day() as i64
+}
+
 /// Day number yyyymmdd → the date.
 pub fn day_date(day: i64) -> Option<jiff::civil::Date> {
     jiff::civil::Date::new(
@@ -242,7 +247,7 @@ impl App {
         let mut points = Vec::new();
         if let (Some(mut d), Some(end)) = (day_date(from_day), day_date(to_day)) {
             while d <= end && points.len() < 1000 {
-                let key = d.year() as i64 * 10_000 + d.month() as i64 * 100 + d.day() as i64;
+                let key = day_number(d);
                 points.push(series.remove(&key).unwrap_or(DayPoint {
                     day: key,
                     opened: 0,
@@ -467,7 +472,7 @@ impl App {
             csv.push_str("\r\n");
         }
         let sha256 = hex::encode(Sha256::digest(csv.as_bytes()));
-        let day_num = day.year() as i64 * 10_000 + day.month() as i64 * 100 + day.day() as i64;
+        let day_num = day_number(day);
         let now = now_micros();
         let mut tx = self.db.begin_write().await?;
         store::record_register_export_in(
