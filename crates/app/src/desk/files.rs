@@ -4,8 +4,6 @@
 
 use sha2::{Digest, Sha256};
 
-use crate::AppError;
-
 /// A file as received (form upload or mail part).
 #[derive(Clone, Debug)]
 pub struct Upload {
@@ -69,12 +67,15 @@ fn content_matches(ext: &str, data: &[u8]) -> bool {
     }
 }
 
+/// A field and what is wrong with it.
+pub type Problem = (String, String);
+
 /// Checks every file; all problems are reported, none is accepted half.
 pub fn check(
     uploads: &[Upload],
     max_bytes: i64,
     allowed: &[String],
-) -> Result<Vec<CheckedFile>, AppError> {
+) -> Result<Vec<CheckedFile>, Vec<Problem>> {
     let mut problems = Vec::new();
     if uploads.len() > MAX_FILES {
         problems.push((
@@ -121,7 +122,7 @@ pub fn check(
     if problems.is_empty() {
         Ok(out)
     } else {
-        Err(AppError::InvalidFields(problems))
+        Err(problems)
     }
 }
 
@@ -150,7 +151,7 @@ mod tests {
 
     #[test]
     fn refuses_wrong_types_disguised_content_and_oversize_files_naming_each() {
-        let e = check(
+        let list = check(
             &[
                 Upload {
                     filename: "setup.exe".into(),
@@ -169,9 +170,6 @@ mod tests {
             &allowed(),
         )
         .unwrap_err();
-        let AppError::InvalidFields(list) = e else {
-            panic!("expected field errors")
-        };
         assert_eq!(list.len(), 3);
         assert!(list[0].1.contains("setup.exe") && list[0].1.contains("non ammesso"));
         assert!(list[1].1.contains("non corrisponde"));

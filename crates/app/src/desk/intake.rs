@@ -9,7 +9,7 @@ use sportello_core::fiscal_code::FiscalCode;
 use sportello_store::desk::{self as store, Channel, Contact, Notice};
 use sportello_store::{StoreError, catalogue, directory};
 
-use super::files::{self, Upload};
+use super::files::Upload;
 use super::{Intake, Registered, Registration, channel_hours, content_hash};
 use crate::{App, AppError, Origin, SessionUser, now_micros};
 
@@ -190,13 +190,7 @@ impl App {
         let body = sub.body.trim().to_string();
         check_text(&mut problems, "subject", &subject, 200);
         check_text(&mut problems, "body", &body, 10_000);
-        let mut fields = match access.form.validate(&sub.fields) {
-            Ok(v) => v,
-            Err(errors) => {
-                problems.extend(errors.into_iter().map(|e| (e.key, e.message)));
-                BTreeMap::new()
-            }
-        };
+        let mut fields = validate_into(&access.form, &sub.fields, &mut problems);
         let contact = Contact {
             contact_name: sub.contact.contact_name.trim().to_string(),
             phone: sub.contact.phone.trim().to_string(),
@@ -229,18 +223,12 @@ impl App {
                 fields.insert("anno_imposta".into(), n.tax_year.to_string());
             }
         }
-        let checked = match files::check(
-            &sub.attachments,
-            channel.max_attachment_bytes,
-            &self.config.desk.attachment_types,
-        ) {
-            Ok(f) => f,
-            Err(AppError::InvalidFields(list)) => {
+        let checked = self
+            .check_attachments(channel, &sub.attachments)
+            .unwrap_or_else(|list| {
                 problems.extend(list);
                 Vec::new()
-            }
-            Err(e) => return Err(e),
-        };
+            });
         if !problems.is_empty() {
             return Err(AppError::InvalidFields(problems));
         }
@@ -332,13 +320,7 @@ impl App {
                 f.required = false;
             }
         }
-        let fields = match form.validate(&call.fields) {
-            Ok(v) => v,
-            Err(errors) => {
-                problems.extend(errors.into_iter().map(|e| (e.key, e.message)));
-                BTreeMap::new()
-            }
-        };
+        let fields = validate_into(&form, &call.fields, &mut problems);
         if !problems.is_empty() {
             return Err(AppError::InvalidFields(problems));
         }
@@ -414,6 +396,18 @@ async fn find_notice(
         }
         Some(n) => Ok(Some(n)),
     }
+}
+
+/// The form's normalized values, its problems added to `problems`.
+fn validate_into(
+    form: &FormSpec,
+    values: &BTreeMap<String, String>,
+    problems: &mut Vec<(String, String)>,
+) -> BTreeMap<String, String> {
+    form.validate(values).unwrap_or_else(|errors| {
+        problems.extend(errors.into_iter().map(|e| (e.key, e.message)));
+        BTreeMap::new()
+    })
 }
 
 pub(crate) fn check_text(problems: &mut Vec<(String, String)>, key: &str, v: &str, max: usize) {

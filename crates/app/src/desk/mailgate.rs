@@ -11,7 +11,7 @@ use sportello_store::desk::{self as store, Channel, Request};
 use sportello_store::directory::User;
 use sportello_store::{AnyConnection, StoreError};
 
-use super::files::{self, CheckedFile, Upload};
+use super::files::{CheckedFile, Upload};
 use super::{Intake, Registration};
 use crate::mail_in::{self, InboundMail, MailKind};
 use crate::{App, AppError, Origin, SessionUser, now_micros, record};
@@ -645,20 +645,14 @@ fn check_files(
             data: a.data.clone(),
         })
         .collect();
-    files::check(
-        &uploads,
-        channel.max_attachment_bytes,
-        &app.config.desk.attachment_types,
-    )
-    .map_err(|e| match e {
-        AppError::InvalidFields(list) => format!(
+    app.check_attachments(channel, &uploads).map_err(|list| {
+        format!(
             "allegati non accettati: {}",
             list.into_iter()
                 .map(|(_, m)| m)
                 .collect::<Vec<_>>()
                 .join("; ")
-        ),
-        other => other.to_string(),
+        )
     })
 }
 

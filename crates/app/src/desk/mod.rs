@@ -361,6 +361,21 @@ impl App {
     }
 }
 
+impl App {
+    /// The channel's checks on attachments: its size limit, the configured types.
+    pub(crate) fn check_attachments(
+        &self,
+        channel: &Channel,
+        uploads: &[Upload],
+    ) -> Result<Vec<files::CheckedFile>, Vec<files::Problem>> {
+        files::check(
+            uploads,
+            channel.max_attachment_bytes,
+            &self.config.desk.attachment_types,
+        )
+    }
+}
+
 /// The channel's opening hours, as configured.
 pub(crate) fn channel_hours(channel: &Channel) -> Result<OpeningHours, AppError> {
     OpeningHours::parse(&channel.hours_weekly, &channel.hours_holidays)

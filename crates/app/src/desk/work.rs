@@ -520,18 +520,12 @@ impl App {
         let mut problems = Vec::new();
         let text = text.trim().to_string();
         super::intake::check_text(&mut problems, "text", &text, 10_000);
-        let checked = match files::check(
-            &uploads,
-            channel.max_attachment_bytes,
-            &self.config.desk.attachment_types,
-        ) {
-            Ok(f) => f,
-            Err(AppError::InvalidFields(list)) => {
+        let checked = self
+            .check_attachments(&channel, &uploads)
+            .unwrap_or_else(|list| {
                 problems.extend(list);
                 Vec::new()
-            }
-            Err(e) => return Err(e),
-        };
+            });
         if !problems.is_empty() {
             return Err(AppError::InvalidFields(problems));
         }
