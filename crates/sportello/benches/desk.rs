@@ -461,7 +461,7 @@ async fn route_and_token(http: &reqwest::Client, base: &str, cookie: &str) -> (R
     let status = res.status();
     let page = res.text().await.unwrap_or_default();
     if status == StatusCode::OK
-        && let Some(token) = hidden_input(&page, "csrf")
+        && let Some(token) = hidden_input(&page, "csrf_token")
     {
         return (Route::Form, token);
     }
@@ -485,7 +485,7 @@ async fn submit(c: &Client, base: &str, route: Route, n: u64) {
     let res = match route {
         Route::Form => {
             let form = reqwest::multipart::Form::new()
-                .text("csrf", c.csrf.clone())
+                .text("csrf_token", c.csrf.clone())
                 .text("action", "submit")
                 .text("subject", subject)
                 .text("body", BODY)

@@ -324,11 +324,10 @@ impl UploadForm {
         self.values.get(name).cloned().unwrap_or_default()
     }
 
-    /// The CSRF token (`csrf`, or `csrf_token` like the other forms).
+    /// The CSRF token, named as in every other form.
     fn csrf(&self) -> &str {
         self.values
-            .get("csrf")
-            .or_else(|| self.values.get("csrf_token"))
+            .get("csrf_token")
             .map(String::as_str)
             .unwrap_or("")
     }

@@ -648,7 +648,6 @@ pub async fn show(
 #[derive(Deserialize, Default)]
 #[serde(default)]
 pub struct ActInput {
-    csrf: String,
     csrf_token: String,
     act: String,
     assignee_id: String,
@@ -666,11 +665,7 @@ pub async fn act(
     input: FormResult<ActInput>,
 ) -> Result<Response, WebError> {
     let input = form(input)?;
-    ctx.check_csrf(if input.csrf.is_empty() {
-        &input.csrf_token
-    } else {
-        &input.csrf
-    })?;
+    ctx.check_csrf(&input.csrf_token)?;
     let act_code: &'static str = match input.act.as_str() {
         "assign" => "assign",
         "take" => "take",
@@ -955,13 +950,7 @@ pub async fn phone_submit(
 ) -> Result<Response, WebError> {
     let values: HashMap<String, String> = form(input)?.into_iter().collect();
     let get = |k: &str| values.get(k).cloned().unwrap_or_default();
-    ctx.check_csrf(
-        &values
-            .get("csrf")
-            .or_else(|| values.get("csrf_token"))
-            .cloned()
-            .unwrap_or_default(),
-    )?;
+    ctx.check_csrf(&get("csrf_token"))?;
     let code = get("channel");
     let channel = store::channel_by_code(&state.app.db, code.trim())
         .await
@@ -1186,7 +1175,6 @@ pub async fn triage(
 #[derive(Deserialize, Default)]
 #[serde(default)]
 pub struct TriageInput {
-    csrf: String,
     csrf_token: String,
     decision: String,
     protocol: String,
@@ -1202,11 +1190,7 @@ pub async fn triage_decide(
     input: FormResult<TriageInput>,
 ) -> Result<Response, WebError> {
     let input = form(input)?;
-    ctx.check_csrf(if input.csrf.is_empty() {
-        &input.csrf_token
-    } else {
-        &input.csrf
-    })?;
+    ctx.check_csrf(&input.csrf_token)?;
     let mut values = HashMap::new();
     values.insert(format!("protocol_{id}"), input.protocol.clone());
     values.insert(format!("channel_code_{id}"), input.channel_code.clone());
