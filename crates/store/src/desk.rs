@@ -251,12 +251,26 @@ pub async fn channels_in(conn: &mut AnyConnection) -> Result<Vec<Channel>> {
         .await?)
 }
 
-pub async fn channel_by_code(db: &Db, code: &str) -> Result<Option<Channel>> {
+pub async fn channel_by_code_in(conn: &mut AnyConnection, code: &str) -> Result<Option<Channel>> {
     let sql = format!("SELECT {CHANNEL_COLUMNS} FROM channels WHERE code = $1");
     Ok(sqlx::query_as(sqlx::AssertSqlSafe(sql))
         .bind(code)
-        .fetch_optional(db.pool())
+        .fetch_optional(conn)
         .await?)
+}
+
+pub async fn channel_by_code(db: &Db, code: &str) -> Result<Option<Channel>> {
+    let mut conn = db.pool().acquire().await?;
+    channel_by_code_in(&mut conn, code).await
+}
+
+/// Every office that works some channel.
+pub async fn channel_office_ids(db: &Db) -> Result<Vec<i64>> {
+    Ok(
+        sqlx::query_scalar("SELECT DISTINCT office_id FROM channel_offices ORDER BY office_id")
+            .fetch_all(db.pool())
+            .await?,
+    )
 }
 
 pub async fn channel_in(conn: &mut AnyConnection, id: i64) -> Result<Option<Channel>> {

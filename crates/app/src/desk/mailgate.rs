@@ -476,7 +476,7 @@ impl App {
         &self,
         who: Option<&SessionUser>,
     ) -> Result<Vec<store::InboundMail>, AppError> {
-        let offices = all_channel_offices(self).await?;
+        let offices = store::channel_office_ids(&self.db).await?;
         self.authorize(
             who,
             &Action::WorkAnyOffice {
@@ -494,7 +494,7 @@ impl App {
         decision: TriageDecision,
         origin: &Origin,
     ) -> Result<MailOutcome, AppError> {
-        let offices = all_channel_offices(self).await?;
+        let offices = store::channel_office_ids(&self.db).await?;
         self.authorize(
             who,
             &Action::WorkAnyOffice {
@@ -556,10 +556,8 @@ impl App {
                 ("attached", Some(req.id), Some(req.protocol), String::new())
             }
             TriageDecision::Open { channel_code } => {
-                let channel = store::channels_in(&mut tx)
+                let channel = store::channel_by_code_in(&mut tx, channel_code.trim())
                     .await?
-                    .into_iter()
-                    .find(|c| c.code == channel_code.trim())
                     .ok_or(AppError::Invalid {
                         field: "channel_code",
                         message: "canale inesistente".into(),
@@ -654,16 +652,4 @@ fn check_files(
                 .join("; ")
         )
     })
-}
-
-async fn all_channel_offices(app: &App) -> Result<Vec<i64>, AppError> {
-    let mut ids = Vec::new();
-    for c in store::channels(&app.db).await? {
-        for o in store::channel_offices(&app.db, c.id).await? {
-            if !ids.contains(&o.id) {
-                ids.push(o.id);
-            }
-        }
-    }
-    Ok(ids)
 }

@@ -327,9 +327,10 @@ impl App {
             .map_err(|e| AppError::Internal(e.to_string()))?;
         let all: Vec<OfficeCandidate> = offices.iter().map(candidate).collect();
         let chosen = match routing::first_match(&rules, subject, fields) {
+            // A rule may name an office outside the channel's own.
             Some(RuleTarget::Office(code)) => {
                 match store::desk_office_by_code_in(tx, code).await? {
-                    Some(o) if o.accepting_requests != 0 => Some(o.id),
+                    Some(o) if o.accepting_requests != 0 => return Ok(o),
                     _ => None,
                 }
             }
@@ -349,15 +350,12 @@ impl App {
                 routing::choose_office(&narrowed).or_else(|| routing::choose_office(&all))
             }
         };
-        let Some(id) = chosen else {
-            return Err(AppError::Invalid {
+        chosen
+            .and_then(|id| offices.into_iter().find(|o| o.id == id))
+            .ok_or_else(|| AppError::Invalid {
                 field: "channel",
                 message: "nessun ufficio del canale accetta richieste in questo momento".into(),
-            });
-        };
-        store::desk_office_in(tx, id)
-            .await?
-            .ok_or(AppError::NotFound)
+            })
     }
 }
 
