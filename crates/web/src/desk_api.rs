@@ -26,10 +26,6 @@ use crate::api::{ApiActor, ApiError};
 
 type ApiResult<T> = Result<Json<T>, ApiError>;
 
-fn err(e: AppError) -> ApiError {
-    ApiError::from(e)
-}
-
 /// A file in JSON: its name and its bytes in base64.
 #[derive(Deserialize, ToSchema)]
 pub struct FileIn {
@@ -48,7 +44,7 @@ fn uploads(files: Vec<FileIn>) -> Result<Vec<Upload>, ApiError> {
                     data,
                 })
                 .map_err(|_| {
-                    err(AppError::Invalid {
+                    ApiError::from(AppError::Invalid {
                         field: "attachments",
                         message: format!("«{}»: contenuto base64 non valido", f.filename),
                     })
@@ -81,12 +77,17 @@ fn rfc3339(micros: i64) -> String {
     responses((status = 200, body = [ChannelOut]), (status = 401, body = ApiError)))]
 pub async fn channels(State(state): State<Shared>, a: ApiActor) -> ApiResult<Vec<ChannelOut>> {
     let mut out = Vec::new();
-    for c in state.app.channels_for(&a.who).await.map_err(err)? {
+    for c in state
+        .app
+        .channels_for(&a.who)
+        .await
+        .map_err(ApiError::from)?
+    {
         let access = state
             .app
             .channel_access(Some(&a.who), &c.code)
             .await
-            .map_err(err)?;
+            .map_err(ApiError::from)?;
         out.push(ChannelOut {
             code: c.code,
             name: c.name,
@@ -171,7 +172,7 @@ pub async fn submit(
         .app
         .submit_request(Some(&a.who), &code, sub, &a.origin)
         .await
-        .map_err(err)?;
+        .map_err(ApiError::from)?;
     Ok((StatusCode::CREATED, Json(r.into())))
 }
 
@@ -211,7 +212,7 @@ pub async fn phone(
         .app
         .register_phone_request(Some(&a.who), &code, call, &a.origin)
         .await
-        .map_err(err)?;
+        .map_err(ApiError::from)?;
     Ok((StatusCode::CREATED, Json(r.into())))
 }
 
@@ -357,7 +358,7 @@ pub async fn request(
         .app
         .request_view(Some(&a.who), id)
         .await
-        .map_err(err)?;
+        .map_err(ApiError::from)?;
     let events = v
         .events
         .iter()
@@ -417,7 +418,7 @@ pub async fn act(
     let act = match b.act.as_str() {
         "assign" => WorkAct::Assign {
             assignee_id: b.assignee_id.ok_or_else(|| {
-                err(AppError::Invalid {
+                ApiError::from(AppError::Invalid {
                     field: "assignee_id",
                     message: "campo obbligatorio".into(),
                 })
@@ -442,7 +443,7 @@ pub async fn act(
             appointment: b.appointment,
         },
         other => {
-            return Err(err(AppError::Invalid {
+            return Err(ApiError::from(AppError::Invalid {
                 field: "act",
                 message: format!("azione «{other}» sconosciuta"),
             }));
@@ -452,7 +453,7 @@ pub async fn act(
         .app
         .work_request(Some(&a.who), id, act, &a.origin)
         .await
-        .map_err(err)?;
+        .map_err(ApiError::from)?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -475,7 +476,7 @@ pub async fn annul(
         .app
         .annul_registration(Some(&a.who), id, b.reason, &a.origin)
         .await
-        .map_err(err)?;
+        .map_err(ApiError::from)?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -499,7 +500,7 @@ pub async fn reply(
         .app
         .reply_to_request(Some(&a.who), id, b.text, files, &a.origin)
         .await
-        .map_err(err)?;
+        .map_err(ApiError::from)?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -541,7 +542,7 @@ pub async fn load_notices(
         .app
         .load_notices(Some(&a.who), notices, &a.origin)
         .await
-        .map_err(err)?;
+        .map_err(ApiError::from)?;
     Ok(Json(Loaded { rows, new }))
 }
 
@@ -571,7 +572,7 @@ pub async fn notice(
         .app
         .lookup_notice(Some(&a.who), &q.channel, &number, &q.taxpayer)
         .await
-        .map_err(err)?;
+        .map_err(ApiError::from)?;
     Ok(Json(NoticeOut {
         notice_number: n.notice_number,
         kind: n.kind,
@@ -592,7 +593,7 @@ pub struct ReportQuery {
 
 fn parse_day(field: &'static str, s: &str) -> Result<i64, ApiError> {
     let d: jiff::civil::Date = s.parse().map_err(|_| {
-        err(AppError::Invalid {
+        ApiError::from(AppError::Invalid {
             field,
             message: format!("«{s}» non è una data aaaa-mm-gg"),
         })
@@ -624,7 +625,7 @@ pub async fn report(
     Query(q): Query<ReportQuery>,
 ) -> ApiResult<Report> {
     let scope = parse_scope(&q.scope).ok_or_else(|| {
-        err(AppError::Invalid {
+        ApiError::from(AppError::Invalid {
             field: "scope",
             message: "valori ammessi: office:<id>, region:<nome>, nation".into(),
         })
@@ -636,7 +637,7 @@ pub async fn report(
             .app
             .report(Some(&a.who), &scope, from, to)
             .await
-            .map_err(err)?,
+            .map_err(ApiError::from)?,
     ))
 }
 
@@ -652,7 +653,11 @@ pub struct TriageOut {
 #[utoipa::path(get, path = "/api/v1/desk/triage", tag = "desk",
     responses((status = 200, body = [TriageOut]), (status = 403, body = ApiError)))]
 pub async fn triage(State(state): State<Shared>, a: ApiActor) -> ApiResult<Vec<TriageOut>> {
-    let list = state.app.triage_list(Some(&a.who)).await.map_err(err)?;
+    let list = state
+        .app
+        .triage_list(Some(&a.who))
+        .await
+        .map_err(ApiError::from)?;
     Ok(Json(
         list.into_iter()
             .map(|m| TriageOut {
@@ -695,7 +700,7 @@ pub async fn resolve(
         },
         "discard" => TriageDecision::Discard { reason: b.reason },
         other => {
-            return Err(err(AppError::Invalid {
+            return Err(ApiError::from(AppError::Invalid {
                 field: "decision",
                 message: format!("decisione «{other}» sconosciuta"),
             }));
@@ -705,7 +710,7 @@ pub async fn resolve(
         .app
         .resolve_triage(Some(&a.who), id, decision, &a.origin)
         .await
-        .map_err(err)?;
+        .map_err(ApiError::from)?;
     Ok(Json(o.into()))
 }
 
@@ -722,7 +727,7 @@ pub async fn save_channel(
         .app
         .save_channel(Some(&a.who), b, &a.origin)
         .await
-        .map_err(err)?;
+        .map_err(ApiError::from)?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -767,7 +772,7 @@ pub async fn register_day(
 ) -> Result<axum::response::Response, ApiError> {
     use axum::response::IntoResponse;
     let date: jiff::civil::Date = day.parse().map_err(|_| {
-        err(AppError::Invalid {
+        ApiError::from(AppError::Invalid {
             field: "day",
             message: format!("«{day}» non è una data aaaa-mm-gg"),
         })
@@ -776,7 +781,7 @@ pub async fn register_day(
         .app
         .daily_register(Some(&a.who), &code, date, &a.origin)
         .await
-        .map_err(err)?;
+        .map_err(ApiError::from)?;
     Ok((
         [
             (
@@ -820,7 +825,7 @@ pub async fn associate(
             &a.origin,
         )
         .await
-        .map_err(err)?;
+        .map_err(ApiError::from)?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -843,7 +848,7 @@ pub async fn accepting(
         .app
         .set_office_accepting(Some(&a.who), id, b.accepting, &a.origin)
         .await
-        .map_err(err)?;
+        .map_err(ApiError::from)?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -895,7 +900,11 @@ pub async fn mailgate(
     let origin = Origin {
         address: Some(origin.0.ip().to_string()),
     };
-    let o = state.app.receive_mail(&body, &origin).await.map_err(err)?;
+    let o = state
+        .app
+        .receive_mail(&body, &origin)
+        .await
+        .map_err(ApiError::from)?;
     Ok(Json(o.into()))
 }
 
