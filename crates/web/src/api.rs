@@ -107,6 +107,13 @@ fn internal(e: String) -> ApiError {
 
 type ApiResult<T> = Result<Json<T>, ApiError>;
 
+/// A stored instant (µs UTC) as RFC 3339, as the JSON APIs show times.
+pub(crate) fn rfc3339(micros: i64) -> String {
+    jiff::Timestamp::from_microsecond(micros)
+        .map(|t| t.to_string())
+        .unwrap_or_default()
+}
+
 /// Who calls the API.
 pub struct ApiActor {
     pub who: SessionUser,

@@ -22,7 +22,7 @@ use sportello_store::desk::{self as store, Contact, Notice};
 use utoipa::{IntoParams, OpenApi, ToSchema};
 
 use crate::Shared;
-use crate::api::{ApiActor, ApiError};
+use crate::api::{ApiActor, ApiError, rfc3339};
 
 type ApiResult<T> = Result<Json<T>, ApiError>;
 
@@ -65,12 +65,6 @@ pub struct ChannelOut {
     pub intake_mail: bool,
     pub intake_phone: bool,
     pub mail_address: Option<String>,
-}
-
-fn rfc3339(micros: i64) -> String {
-    jiff::Timestamp::from_microsecond(micros)
-        .map(|t| t.to_string())
-        .unwrap_or_default()
 }
 
 #[utoipa::path(get, path = "/api/v1/desk/channels", tag = "desk",

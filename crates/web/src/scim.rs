@@ -1314,12 +1314,6 @@ fn list_response(total: i64, start_index: i64, resources: Vec<Value>) -> Respons
     )
 }
 
-fn time(us: i64) -> String {
-    jiff::Timestamp::from_microsecond(us)
-        .map(|t| t.to_string())
-        .unwrap_or_default()
-}
-
 // ---------------------------------------------------------------------------
 // Users
 
@@ -1345,7 +1339,7 @@ fn user_json(
         },
         "meta": {
             "resourceType": "User",
-            "created": time(u.created_at),
+            "created": crate::api::rfc3339(u.created_at),
             "location": location,
         },
     });
