@@ -151,6 +151,8 @@ impl App {
                 message: "periodo non valido".into(),
             });
         }
+        // The offices' names, loaded once when the report needs them.
+        let mut labels = None;
         let (title, level, key, open_ids, row_level, row_region) = match scope {
             ReportScope::Office(id) => {
                 let mut conn = self.db.pool().acquire().await.map_err(StoreError::from)?;
@@ -178,12 +180,16 @@ impl App {
             }
             ReportScope::Region(region) => {
                 self.authorize(who, &Action::ViewRegionReports { region })?;
-                let ids: Vec<i64> = store::office_labels(&self.db)
-                    .await?
+                let offices = match labels {
+                Some(l) => l,
+                None => store::office_labels(&self.db).await?,
+            };
+                let ids: Vec<i64> = offices
                     .iter()
                     .filter(|o| o.region.as_deref() == Some(region.as_str()))
                     .map(|o| o.id)
                     .collect();
+                labels = Some(offices);
                 (
                     format!("Regione {region}"),
                     "region",
