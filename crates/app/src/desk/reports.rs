@@ -180,10 +180,7 @@ impl App {
             }
             ReportScope::Region(region) => {
                 self.authorize(who, &Action::ViewRegionReports { region })?;
-                let offices = match labels {
-                Some(l) => l,
-                None => store::office_labels(&self.db).await?,
-            };
+                let offices = store::office_labels(&self.db).await?;
                 let ids: Vec<i64> = offices
                     .iter()
                     .filter(|o| o.region.as_deref() == Some(region.as_str()))
@@ -267,7 +264,10 @@ impl App {
         }
         let mut rows = Vec::new();
         if let Some(row_level) = row_level {
-            let offices = store::office_labels(&self.db).await?;
+            let offices = match labels {
+                Some(l) => l,
+                None => store::office_labels(&self.db).await?,
+            };
             let mut by_scope: BTreeMap<String, Counts> = BTreeMap::new();
             let scopes = match row_region.as_deref() {
                 Some(r) => store::StatScopes::Region(r),
