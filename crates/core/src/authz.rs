@@ -117,6 +117,17 @@ pub enum Action<'a> {
     ManageOffice { office_id: i64 },
     /// Work for any of these offices: register phone requests, sort inbound mail.
     WorkAnyOffice { office_ids: &'a [i64] },
+    /// Define integrated services and agency connectors.
+    ManageIntegratedServices,
+    /// Work on a filing of `owner_id`: the owner himself, or a collaborator
+    /// he sub-delegated (`delegators` are the users who sub-delegated the
+    /// integrated services to the actor). `capable` says whether the profile
+    /// held carries the capability the act needs (prepare or send).
+    Filing {
+        owner_id: i64,
+        delegators: &'a [i64],
+        capable: bool,
+    },
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -154,7 +165,12 @@ pub fn decide(actor: Option<&Actor>, action: &Action<'_>) -> Decision {
         Action::WorkOffice { office_id } => works_office(actor, *office_id),
         Action::ViewRegionReports { region } => region_manager(actor, region),
         Action::ViewNationalReports => actor.has(Role::CentralManager),
-        Action::ManageChannels => actor.has(Role::CentralAdmin),
+        Action::ManageChannels | Action::ManageIntegratedServices => actor.has(Role::CentralAdmin),
+        Action::Filing {
+            owner_id,
+            delegators,
+            capable,
+        } => *capable && (actor.user_id == *owner_id || delegators.contains(owner_id)),
         Action::ExportRegister => actor.has(Role::CentralAdmin) || actor.has(Role::CentralManager),
         Action::SubmitRequest { eligible } => *eligible,
         Action::ViewRequest {
@@ -190,7 +206,11 @@ pub fn decide(actor: Option<&Actor>, action: &Action<'_>) -> Decision {
             | Action::WorkAnyOffice { .. } => "office outside the actor's assignment",
             Action::ViewRegionReports { .. } => "region outside the manager's scope",
             Action::ViewNationalReports => "reserved to the central managers",
-            Action::ManageChannels => "reserved to the central administrator",
+            Action::ManageChannels | Action::ManageIntegratedServices => {
+                "reserved to the central administrator"
+            }
+            Action::Filing { capable: false, .. } => "profile without the needed capability",
+            Action::Filing { .. } => "filing of another user who did not sub-delegate the actor",
             Action::ExportRegister => "reserved to the register's keepers",
             Action::SubmitRequest { .. } => "not among the channel's requesters",
             Action::ViewRequest { .. } => "request outside the actor's scope",
@@ -361,5 +381,26 @@ mod tests {
             decide(None, &Action::SubmitRequest { eligible: true }),
             Decision::NeedsLogin
         );
+    }
+
+    #[test]
+    fn filings_are_the_owners_and_his_sub_delegates_only() {
+        let filing = |owner_id: i64, delegators: &'static [i64], capable: bool| Action::Filing {
+            owner_id,
+            delegators,
+            capable,
+        };
+        let owner = actor(vec![]); // user 1
+        assert!(decide(Some(&owner), &filing(1, &[], true)).is_allowed());
+        assert!(!decide(Some(&owner), &filing(1, &[], false)).is_allowed());
+        assert!(!decide(Some(&owner), &filing(2, &[], true)).is_allowed());
+        // User 2 sub-delegated user 1: his filings are open to user 1, others' are not.
+        assert!(decide(Some(&owner), &filing(2, &[2], true)).is_allowed());
+        assert!(!decide(Some(&owner), &filing(3, &[2], true)).is_allowed());
+        // The central administrator defines services but does not read filings.
+        let admin = actor(vec![grant(Role::CentralAdmin, Some(5), None, None)]);
+        assert!(decide(Some(&admin), &Action::ManageIntegratedServices).is_allowed());
+        assert!(!decide(Some(&admin), &filing(2, &[], true)).is_allowed());
+        assert!(!decide(Some(&owner), &Action::ManageIntegratedServices).is_allowed());
     }
 }

@@ -5,6 +5,7 @@ pub mod audit;
 pub mod authz;
 pub mod catalogue;
 pub mod desk;
+pub mod filings;
 pub mod fiscal_code;
 pub mod identity;
 pub mod password_policy;
