@@ -95,6 +95,24 @@ enum Command {
         #[arg(long)]
         url: Option<String>,
     },
+    /// Run the demo agencies (simulated INPS, INAIL and Chamber of Commerce)
+    /// that take the portal's integrated filings, as docs/AGENCY-CONNECTOR.md
+    /// describes: /inps/pratiche, /inail/pratiche, /cciaa/pratiche,
+    /// POST /{agency}/control to change how each behaves, GET /stats.
+    DemoAgency {
+        /// Address to listen on (default: 127.0.0.1:9100).
+        #[arg(long)]
+        listen: Option<String>,
+        /// The portal's public URL: the issuer of the signatures, with the JWKS at <URL>/oidc/jwks.
+        #[arg(long)]
+        portal_url: String,
+        /// The agencies' public URL, the audience of the signatures (default: http://<listen>).
+        #[arg(long)]
+        public_url: Option<String>,
+        /// Bearer token the agencies send with their callbacks to the portal.
+        #[arg(long, env = "SPORTELLO_DEMO_AGENCY_TOKEN", hide_env_values = true)]
+        callback_token: String,
+    },
 }
 
 #[derive(Subcommand)]
@@ -147,7 +165,9 @@ fn main() -> ExitCode {
         ("data_dir", cli.global.data_dir.clone()),
         ("log_format", cli.global.log_format.clone()),
     ];
-    let config = match Config::load(cli.global.config.as_deref(), std::env::vars(), &flags) {
+    // The demo agencies' token is a flag's environment variable, not a configuration key.
+    let env = std::env::vars().filter(|(k, _)| k != "SPORTELLO_DEMO_AGENCY_TOKEN");
+    let config = match Config::load(cli.global.config.as_deref(), env, &flags) {
         Ok(c) => c,
         Err(e) => return fail(&e.to_string()),
     };
@@ -194,6 +214,12 @@ async fn open(config: &Config) -> Result<Db, String> {
 async fn run(command: Command, config: Config) -> Result<ExitCode, String> {
     match command {
         Command::Mailgate { url } => mailgate(&config, url).await,
+        Command::DemoAgency {
+            listen,
+            portal_url,
+            public_url,
+            callback_token,
+        } => demo_agency(listen, portal_url, public_url, callback_token).await,
         Command::Migrate => {
             open(&config).await?;
             println!("migrazioni applicate");
@@ -411,6 +437,38 @@ async fn shutdown_signal() {
         _ = ctrl_c => {},
         _ = term => {},
     }
+}
+
+/// `sportello demo-agency`: the simulated agencies, until Ctrl-C or SIGTERM.
+async fn demo_agency(
+    listen: Option<String>,
+    portal_url: String,
+    public_url: Option<String>,
+    callback_token: String,
+) -> Result<ExitCode, String> {
+    let listen = listen.unwrap_or_else(|| "127.0.0.1:9100".to_string());
+    let listener = tokio::net::TcpListener::bind(&listen)
+        .await
+        .map_err(|e| format!("impossibile ascoltare su {listen}: {e}"))?;
+    let bound = listener.local_addr().map_err(|e| e.to_string())?;
+    let base_url = public_url
+        .unwrap_or_else(|| format!("http://{bound}"))
+        .trim_end_matches('/')
+        .to_string();
+    let portal_url = portal_url.trim_end_matches('/').to_string();
+    tracing::info!(address = %bound, public_url = %base_url, portal_url = %portal_url, "demo agencies are listening");
+    println!(
+        "demo agencies listening on http://{bound} (public URL {base_url}, portal {portal_url})"
+    );
+    let cfg = sportello_web::demo_agency::AgencyConfig {
+        base_url,
+        portal_url,
+        callback_token,
+    };
+    sportello_web::demo_agency::serve(cfg, listener, shutdown_signal())
+        .await
+        .map_err(|e| format!("server: {e}"))?;
+    Ok(ExitCode::SUCCESS)
 }
 
 /// `sportello mailgate`: posts stdin to `/api/v1/mailgate`.

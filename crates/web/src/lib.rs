@@ -9,6 +9,7 @@ mod catalogue_pages;
 mod chart;
 mod console;
 mod ctx;
+pub mod demo_agency;
 mod demo_rp;
 mod desk_api;
 mod desk_pages;
