@@ -35,9 +35,34 @@ pub struct Config {
     pub cns: CnsConfig,
     pub oidc: OidcConfig,
     pub desk: DeskConfig,
+    pub filings: FilingsConfig,
     /// Start the process clock at this instant (RFC 3339) and let it run on:
     /// for demonstrations and tests of opening hours. Empty = the real time.
     pub clock_start: String,
+}
+
+/// Integrated filings and their delivery to agencies.
+#[derive(Clone, Debug, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct FilingsConfig {
+    /// How often deliveries waiting for a protocol number or an outcome are
+    /// asked about (the agencies' callbacks usually come first).
+    pub poll_seconds: u64,
+    /// Deliveries sent at once by each outbox worker.
+    pub concurrency: usize,
+    /// Serve the simulated INPS, INAIL and Chamber of Commerce under
+    /// `/demo-agency` (set by `serve --demo`).
+    pub demo_agencies: bool,
+}
+
+impl Default for FilingsConfig {
+    fn default() -> Self {
+        Self {
+            poll_seconds: 30,
+            concurrency: 32,
+            demo_agencies: false,
+        }
+    }
 }
 
 /// The assistance desk.
@@ -244,6 +269,7 @@ impl Default for Config {
             },
             oidc: OidcConfig::default(),
             desk: DeskConfig::default(),
+            filings: FilingsConfig::default(),
             clock_start: String::new(),
         }
     }
@@ -298,7 +324,8 @@ impl Default for OutboxConfig {
 pub struct ConfigError(pub String);
 
 /// Environment variables that are not configuration keys.
-const RESERVED_ENV: &[&str] = &["SPORTELLO_CONFIG", "SPORTELLO_LOG"];
+// Environment variables of commands, not configuration keys.
+const RESERVED_ENV: &[&str] = &["SPORTELLO_CONFIG", "SPORTELLO_LOG", "SPORTELLO_DEMO_AGENCY_TOKEN"];
 
 /// A value given on the command line for a top-level key.
 pub type Flag<'a> = (&'a str, Option<String>);
@@ -443,6 +470,12 @@ impl Config {
         }
         if self.desk.imap_poll_seconds == 0 {
             return bad("desk.imap_poll_seconds", "deve essere almeno 1".into());
+        }
+        if self.filings.poll_seconds == 0 || !(1..=256).contains(&self.filings.concurrency) {
+            return bad(
+                "filings",
+                "poll_seconds ≥ 1 e concurrency tra 1 e 256".into(),
+            );
         }
         if !matches!(self.log_format.as_str(), "text" | "json") {
             return bad("log_format", "valori ammessi: text, json".into());

@@ -156,6 +156,14 @@ const ORGS: &[OrgRow] = &[
         None,
         Some("Emilia-Romagna"),
     ),
+    (
+        "IMPRESA-DELTA",
+        "Delta Servizi S.n.c.",
+        "company",
+        None,
+        None,
+        Some("Emilia-Romagna"),
+    ),
 ];
 
 const OFFICES: &[(&str, &str, &str, &str, &str)] = &[
@@ -246,6 +254,24 @@ const APPLICATIONS: &[AppRow] = &[
             ("collaboratore", "Collaboratore (prepara le pratiche)"),
         ],
     ),
+    (
+        "INPS-IMPRESE",
+        "INPS - Servizi per le aziende",
+        "Iscrizione e gestione delle posizioni contributive dei datori di lavoro",
+        &[("datore_lavoro", "Datore di lavoro o legale rappresentante")],
+    ),
+    (
+        "INAIL-IMPRESE",
+        "INAIL - Servizi online per le imprese",
+        "Denunce di esercizio e posizioni assicurative",
+        &[("datore_lavoro", "Datore di lavoro o legale rappresentante")],
+    ),
+    (
+        "CCIAA-COMUNICA",
+        "ComUnica - Registro delle imprese",
+        "Iscrizioni e variazioni al Registro delle imprese della Camera di Commercio",
+        &[("impresa", "Titolare o legale rappresentante")],
+    ),
 ];
 
 /// Public bodies whose employees act for a tax authority in disputes.
@@ -325,6 +351,27 @@ const RULES: &[RuleRow] = &[
         "collaboratore",
         &["company"],
         &["filing.prepare"],
+        None,
+    ),
+    (
+        "INPS-IMPRESE",
+        "datore_lavoro",
+        &["company"],
+        &["agency.file"],
+        None,
+    ),
+    (
+        "INAIL-IMPRESE",
+        "datore_lavoro",
+        &["company"],
+        &["agency.file"],
+        None,
+    ),
+    (
+        "CCIAA-COMUNICA",
+        "impresa",
+        &["company"],
+        &["agency.file"],
         None,
     ),
 ];
@@ -436,9 +483,38 @@ const PEOPLE: &[Person] = &[
         family: "Esposito",
         category: "company",
         org: "IMPRESA-ESTENSE",
-        role_label: "Impresa (servizi integrati)",
+        role_label: "Impresa (servizi integrati), abilitato presso INPS, INAIL e Camera di Commercio",
         role: None,
-        services: &[("SERVIZI-INTEGRATI", "impresa")],
+        services: &[
+            ("SERVIZI-INTEGRATI", "impresa"),
+            ("INPS-IMPRESE", "datore_lavoro"),
+            ("INAIL-IMPRESE", "datore_lavoro"),
+            ("CCIAA-COMUNICA", "impresa"),
+        ],
+    },
+    Person {
+        cf15: "GLLSFN92C10D548",
+        given: "Stefano",
+        family: "Galli",
+        category: "company",
+        org: "IMPRESA-ESTENSE",
+        role_label: "Collaboratore dell'impresa, subdelegato da Roberto Esposito (servizi integrati)",
+        role: None,
+        services: &[],
+    },
+    Person {
+        cf15: "MRTLSN85E50D548",
+        given: "Alessandra",
+        family: "Moretti",
+        category: "company",
+        org: "IMPRESA-DELTA",
+        role_label: "Impresa (servizi integrati), non abilitata presso l'INAIL",
+        role: None,
+        services: &[
+            ("SERVIZI-INTEGRATI", "impresa"),
+            ("INPS-IMPRESE", "datore_lavoro"),
+            ("CCIAA-COMUNICA", "impresa"),
+        ],
     },
     Person {
         cf15: "CLMLRA90A41A944",
@@ -648,6 +724,14 @@ pub async fn seed(app: &App) -> Result<DemoReport, AppError> {
         }
     }
     crate::desk::demo::seed_in(&mut tx, now).await?;
+    crate::filings::demo::seed_in(
+        &mut tx,
+        &app.config,
+        &fiscal_code("SPSRRT77P03D548"),
+        &fiscal_code("GLLSFN92C10D548"),
+        now,
+    )
+    .await?;
     if created_users > 0 {
         // The demo client, when registered now, is recorded in this event.
         let detail = match &registered {

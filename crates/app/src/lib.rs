@@ -9,6 +9,7 @@ pub mod config;
 pub mod delegation;
 pub mod demo;
 pub mod desk;
+pub mod filings;
 pub mod identity;
 pub mod import;
 pub mod mail;
@@ -205,6 +206,7 @@ impl App {
             },
             lease: Duration::from_secs(o.lease_seconds),
             poll_interval: Duration::from_millis(o.poll_interval_ms),
+            courier: self.courier(),
         }
     }
 

@@ -91,6 +91,29 @@ fn encoding_key(k: &SigningKey) -> Result<EncodingKey, AppError> {
     }
 }
 
+/// The active signing key of `alg` (published in the JWKS).
+pub(crate) async fn active_key(db: &Db, alg: &str) -> Result<SigningKey, AppError> {
+    store::published_keys(db, i64::MAX)
+        .await?
+        .into_iter()
+        .find(|k| k.alg == alg && k.retired_at.is_none())
+        .ok_or_else(|| internal(format!("nessuna chiave {alg} attiva")))
+}
+
+/// A compact JWS of `claims` with the key's `kid` and the given `typ`.
+pub(crate) fn sign_jws(key: &SigningKey, typ: &str, claims: &Value) -> Result<String, AppError> {
+    let (header, encoding) = jws_signer(key, typ)?;
+    jsonwebtoken::encode(&header, claims, &encoding).map_err(internal)
+}
+
+/// The JWS header and parsed key, for callers that sign many times.
+pub(crate) fn jws_signer(key: &SigningKey, typ: &str) -> Result<(Header, EncodingKey), AppError> {
+    let mut header = Header::new(alg_of(&key.alg).ok_or_else(|| internal("alg"))?);
+    header.kid = Some(key.kid.clone());
+    header.typ = Some(typ.into());
+    Ok((header, encoding_key(key)?))
+}
+
 /// Generates a signing key for `alg` (aws-lc-rs) with its public JWK.
 pub fn generate_key(alg: &str, now: i64) -> Result<SigningKey, AppError> {
     use aws_lc_rs::encoding::AsDer;
@@ -1523,23 +1546,15 @@ pub async fn deliver(db: &Db, payload: &str) -> Result<(), (String, bool)> {
     let timeout = std::time::Duration::from_secs(10);
     let p: BackchannelLogout =
         serde_json::from_str(payload).map_err(|e| (format!("payload non valido: {e}"), true))?;
-    let keys = store::published_keys(db, i64::MAX)
+    let key = active_key(db, &p.alg)
         .await
         .map_err(|e| (e.to_string(), false))?;
-    let key = keys
-        .iter()
-        .find(|k| k.alg == p.alg && k.retired_at.is_none())
-        .ok_or_else(|| (format!("nessuna chiave {} attiva", p.alg), false))?;
     let now = now_micros() / SECOND;
     let claims = json!({
         "iss": p.issuer, "aud": p.client_id, "sub": p.sub, "iat": now, "exp": now + 120,
         "jti": random_token(), "events": { BACKCHANNEL_EVENT: {} },
     });
-    let mut header = Header::new(alg_of(&key.alg).ok_or_else(|| ("alg".to_string(), true))?);
-    header.kid = Some(key.kid.clone());
-    header.typ = Some("logout+jwt".into());
-    let ek = encoding_key(key).map_err(|e| (e.to_string(), true))?;
-    let token = jsonwebtoken::encode(&header, &claims, &ek).map_err(|e| (e.to_string(), true))?;
+    let token = sign_jws(&key, "logout+jwt", &claims).map_err(|e| (e.to_string(), true))?;
     let client = reqwest::Client::builder()
         .timeout(timeout)
         .redirect(reqwest::redirect::Policy::none())

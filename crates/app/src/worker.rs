@@ -6,6 +6,7 @@ use sportello_core::retry::{AfterFailure, RetryPolicy};
 use sportello_store::{Db, outbox};
 use tokio::sync::watch;
 
+use crate::filings::courier::{Courier, OUTBOX_KIND as DELIVERY};
 use crate::mail::{MailMessage, Mailer, OUTBOX_KIND as MAIL};
 use crate::now_micros;
 
@@ -16,6 +17,8 @@ pub struct Worker {
     pub policy: RetryPolicy,
     pub lease: Duration,
     pub poll_interval: Duration,
+    /// Delivers filings to agencies, several at once.
+    pub courier: Courier,
 }
 
 /// What one pass did.
@@ -30,8 +33,31 @@ impl Worker {
     /// Processes the items due now. Returns what happened.
     pub async fn run_once(&self) -> sportello_store::Result<Pass> {
         let mut pass = Pass::default();
-        let items =
-            outbox::claim_due(&self.db, now_micros(), self.lease.as_micros() as i64, 16).await?;
+        let items = outbox::claim_due(
+            &self.db,
+            now_micros(),
+            self.lease.as_micros() as i64,
+            16.max(self.courier.concurrency as i64),
+        )
+        .await?;
+        // Deliveries to agencies go out together and are recorded in one
+        // transaction with their outbox items.
+        let (deliveries, items): (Vec<_>, Vec<_>) =
+            items.into_iter().partition(|i| i.kind == DELIVERY);
+        if !deliveries.is_empty() {
+            match self.courier.deliver_batch(&deliveries, &self.policy).await {
+                Ok(n) => {
+                    metrics::counter!("sportello_outbox_sent_total", "kind" => DELIVERY)
+                        .increment(n as u64);
+                    pass.sent += n;
+                }
+                Err(e) => {
+                    // The leases run out and the items are claimed again.
+                    tracing::error!(error = %e, "deliveries to agencies not recorded");
+                    pass.failed += deliveries.len();
+                }
+            }
+        }
         // Delivered items are marked together at the end of the pass (one
         // write for up to 16); a crash before that re-sends them with the
         // same Message-ID, which receivers recognise.
@@ -128,7 +154,7 @@ impl Worker {
 }
 
 /// Deterministic spread in [0, 1) so that retries do not all fire together.
-fn jitter(id: i64, attempts: i64) -> f64 {
+pub(crate) fn jitter(id: i64, attempts: i64) -> f64 {
     let x = (id as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15)
         ^ (attempts as u64).wrapping_mul(0xC2B2_AE3D_27D4_EB4F);
     (x >> 11) as f64 / (1u64 << 53) as f64

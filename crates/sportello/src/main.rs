@@ -165,9 +165,7 @@ fn main() -> ExitCode {
         ("data_dir", cli.global.data_dir.clone()),
         ("log_format", cli.global.log_format.clone()),
     ];
-    // The demo agencies' token is a flag's environment variable, not a configuration key.
-    let env = std::env::vars().filter(|(k, _)| k != "SPORTELLO_DEMO_AGENCY_TOKEN");
-    let config = match Config::load(cli.global.config.as_deref(), env, &flags) {
+    let config = match Config::load(cli.global.config.as_deref(), std::env::vars(), &flags) {
         Ok(c) => c,
         Err(e) => return fail(&e.to_string()),
     };
@@ -247,6 +245,9 @@ async fn run(command: Command, config: Config) -> Result<ExitCode, String> {
             }
         }
         Command::Serve { demo, .. } => {
+            let mut config = config;
+            // The demo's integrated service delivers to the simulated agencies.
+            config.filings.demo_agencies |= demo;
             let listen = config.listen.clone();
             let base = config.public_base_url.clone();
             let db = open(&config).await?;

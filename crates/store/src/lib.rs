@@ -8,6 +8,7 @@ pub mod catalogue;
 pub mod credentials;
 pub mod desk;
 pub mod directory;
+pub mod filings;
 pub mod lifecycle;
 pub mod oidc;
 pub mod outbox;

@@ -174,3 +174,29 @@ pub async fn depth(db: &Db) -> Result<Depth> {
     }
     Ok(d)
 }
+
+/// Marks one item done inside the caller's transaction, with the change it
+/// caused (a delivery's recorded answer): both commit or neither does.
+pub async fn mark_sent_in(conn: &mut AnyConnection, id: i64, now: i64) -> Result<()> {
+    sqlx::query(
+        "UPDATE outbox SET state = 'sent', done_at = $2, lease_until = NULL, last_error = NULL WHERE id = $1",
+    )
+    .bind(id)
+    .bind(now)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// Schedules another attempt inside the caller's transaction.
+pub async fn reschedule_in(conn: &mut AnyConnection, id: i64, error: &str, at: i64) -> Result<()> {
+    sqlx::query(
+        "UPDATE outbox SET next_attempt_at = $2, lease_until = NULL, last_error = $3 WHERE id = $1",
+    )
+    .bind(id)
+    .bind(at)
+    .bind(error)
+    .execute(conn)
+    .await?;
+    Ok(())
+}

@@ -15,6 +15,8 @@ mod desk_api;
 mod desk_pages;
 mod desk_reports;
 mod error;
+mod filing_api;
+mod filing_pages;
 pub mod i18n;
 mod oidc;
 mod oidc_clients;
@@ -46,6 +48,8 @@ pub struct AppState {
     pub app: App,
     pub metrics: PrometheusHandle,
     pub shutting_down: AtomicBool,
+    /// The simulated agencies under `/demo-agency`, when configured.
+    pub demo_agencies: Option<demo_agency::DemoAgencies>,
 }
 
 pub type Shared = Arc<AppState>;
@@ -70,7 +74,8 @@ pub fn metrics_handle() -> PrometheusHandle {
 }
 
 pub fn router(state: Shared) -> Router {
-    Router::new()
+    let demo_agencies = state.demo_agencies.as_ref().map(|d| d.router());
+    let router = Router::new()
         .route("/", get(pages::home))
         .route("/accedi", get(pages::login_form).post(pages::login_submit))
         .route("/esci", post(pages::logout))
@@ -182,6 +187,8 @@ pub fn router(state: Shared) -> Router {
         .merge(oidc_clients::routes())
         .merge(desk_reports::routes())
         .merge(desk_pages::routes())
+        .merge(filing_pages::routes())
+        .merge(filing_api::routes())
         .fallback(pages::not_found)
         .layer(axum::extract::DefaultBodyLimit::max(24 * 1024 * 1024))
         .layer(tower_http::catch_panic::CatchPanicLayer::custom(
@@ -198,7 +205,11 @@ pub fn router(state: Shared) -> Router {
         ))
         .layer(middleware::from_fn(security_headers))
         .layer(middleware::from_fn(record_metrics))
-        .with_state(state)
+        .with_state(state);
+    match demo_agencies {
+        Some(agencies) => router.nest_service("/demo-agency", agencies),
+        None => router,
+    }
 }
 
 async fn security_headers(req: Request, next: Next) -> Response {
@@ -266,6 +277,7 @@ pub async fn run_with_tls(
         .collect();
     let scheduler = tokio::spawn(scheduled_jobs(app.clone(), stop_rx.clone()));
     let sla = tokio::spawn(service_level_checks(app.clone(), stop_rx.clone()));
+    let polls = tokio::spawn(filing_polls(app.clone(), stop_rx.clone()));
     let imap = (!app.config.desk.imap_url.is_empty()).then(|| {
         tokio::spawn(sportello_app::desk::imap::run_poller(
             app.clone(),
@@ -274,7 +286,20 @@ pub async fn run_with_tls(
             stop_rx.clone(),
         ))
     });
+    let demo_agencies = if app.config.filings.demo_agencies {
+        let (token, _) = sportello_app::filings::demo::demo_agency_token(&app.config)
+            .map_err(std::io::Error::other)?;
+        let base = app.config.public_base_url.trim_end_matches('/').to_string();
+        Some(demo_agency::DemoAgencies::new(demo_agency::AgencyConfig {
+            base_url: format!("{base}/demo-agency"),
+            portal_url: base,
+            callback_token: token,
+        }))
+    } else {
+        None
+    };
     let state = Arc::new(AppState {
+        demo_agencies: demo_agencies.clone(),
         app,
         metrics: metrics_handle(),
         shutting_down: AtomicBool::new(false),
@@ -304,6 +329,9 @@ pub async fn run_with_tls(
     })
     .await;
     let _ = stop_tx.send(true);
+    if let Some(d) = &demo_agencies {
+        d.shutdown();
+    }
     if let Some(t) = tls_task {
         let _ = t.await;
     }
@@ -312,6 +340,7 @@ pub async fn run_with_tls(
     }
     let _ = scheduler.await;
     let _ = sla.await;
+    let _ = polls.await;
     if let Some(p) = imap {
         let _ = p.await;
     }
@@ -342,6 +371,27 @@ async fn service_level_checks(app: App, mut stop: watch::Receiver<bool>) {
             Ok(0) => {}
             Ok(n) => tracing::info!(count = n, "service-level flags changed"),
             Err(e) => tracing::error!(error = %e, "service-level check failed"),
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(every) => {}
+            _ = stop.wait_for(|s| *s) => break,
+        }
+    }
+}
+
+/// Asks the agencies about deliveries still owed a protocol or an outcome
+/// (in case a callback was lost).
+async fn filing_polls(app: App, mut stop: watch::Receiver<bool>) {
+    let courier = app.courier();
+    // A tenth of the poll period: each delivery has its own due time.
+    let every = std::time::Duration::from_millis(app.config.filings.poll_seconds * 100).max(
+        std::time::Duration::from_millis(200),
+    );
+    loop {
+        match courier.poll_due(200).await {
+            Ok(0) => {}
+            Ok(n) => tracing::debug!(count = n, "agencies polled"),
+            Err(e) => tracing::error!(error = %e, "polling agencies failed"),
         }
         tokio::select! {
             _ = tokio::time::sleep(every) => {}

@@ -1,0 +1,601 @@
+//! Delivery of filings to the agencies' connectors: signed HTTP requests
+//! (ModI-style `Digest` + `Agid-JWT-Signature`), an idempotency key per
+//! (filing, recipient), timeouts, backoff through the outbox, and polling for
+//! protocols and outcomes that come later.
+//!
+//! Every answer is recorded in one transaction with the outbox item it
+//! settles, so a crash at any point re-sends under the same key at worst,
+//! and the agency answers with what it recorded the first time.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
+use futures_util::future::join_all;
+use jsonwebtoken::{EncodingKey, Header};
+use serde_json::{Value, json};
+use sha2::{Digest, Sha256};
+use sportello_core::filings::{
+    self as rules, Attempt, Change, Contradiction, Delivery as DeliveryRule, DeliveryState, News,
+};
+use sportello_core::retry::{AfterFailure, RetryPolicy};
+use sportello_store::filings::{self as store, DeliveryUpdate, Outgoing};
+use sportello_store::{AnyConnection, Db, StoreError, outbox};
+use tokio::sync::Mutex;
+
+use crate::mail::MailMessage;
+use crate::security::random_token;
+use crate::{AppError, now_micros, queue_mail};
+
+pub const OUTBOX_KIND: &str = "filing.delivery";
+const SIGNING_ALG: &str = "ES256";
+const SECOND: i64 = 1_000_000;
+/// Longest pause between two polls of a delivery that still owes news.
+const MAX_POLL_GAP: i64 = 24 * 3600 * SECOND;
+/// How long a signing key is used before the store is read again (rotation).
+const KEY_CACHE: i64 = 60 * SECOND;
+
+/// Sends deliveries and polls agencies; shared by the outbox workers.
+#[derive(Clone)]
+pub struct Courier {
+    pub db: Db,
+    /// The portal's public URL: `iss` of the signatures, base of the callback URL.
+    pub issuer: String,
+    pub client: reqwest::Client,
+    pub concurrency: usize,
+    pub poll_every: Duration,
+    signer: Arc<Mutex<Option<(i64, Header, Arc<EncodingKey>)>>>,
+}
+
+/// What one attempt at an agency came to.
+enum Answer {
+    News(News),
+    /// Technical failure; `permanent` when retrying will not help.
+    Failure { error: String, permanent: bool },
+}
+
+impl Courier {
+    pub fn new(db: Db, issuer: String, concurrency: usize, poll_every: Duration) -> Courier {
+        let client = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .pool_max_idle_per_host(concurrency.max(8))
+            .build()
+            .unwrap_or_default();
+        Courier {
+            db,
+            issuer: issuer.trim_end_matches('/').to_string(),
+            client,
+            concurrency: concurrency.max(1),
+            poll_every,
+            signer: Arc::default(),
+        }
+    }
+
+    pub fn callback_url(&self) -> String {
+        format!("{}/api/v1/filings/callback", self.issuer)
+    }
+
+    async fn signer(&self) -> Result<(Header, Arc<EncodingKey>), String> {
+        let now = now_micros();
+        let mut cached = self.signer.lock().await;
+        if let Some((at, header, key)) = cached.as_ref()
+            && now - at < KEY_CACHE
+        {
+            return Ok((header.clone(), key.clone()));
+        }
+        let key = crate::oidc::active_key(&self.db, SIGNING_ALG)
+            .await
+            .map_err(|e| e.to_string())?;
+        let (header, encoding) =
+            crate::oidc::jws_signer(&key, "JWT").map_err(|e| e.to_string())?;
+        let encoding = Arc::new(encoding);
+        *cached = Some((now, header.clone(), encoding.clone()));
+        Ok((header, encoding))
+    }
+
+    /// The ModI-style headers for a request to `url` with `body`.
+    async fn signed_headers(
+        &self,
+        url: &str,
+        body: &[u8],
+        idempotency_key: Option<&str>,
+    ) -> Result<Vec<(&'static str, String)>, String> {
+        let digest = format!("SHA-256={}", STANDARD.encode(Sha256::digest(body)));
+        let mut signed = vec![
+            json!({"digest": digest}),
+            json!({"content-type": "application/json"}),
+        ];
+        if let Some(k) = idempotency_key {
+            signed.push(json!({"idempotency-key": k}));
+        }
+        let now = now_micros() / SECOND;
+        let claims = json!({
+            "iss": self.issuer, "aud": url, "iat": now, "nbf": now, "exp": now + 300,
+            "jti": random_token(), "signed_headers": signed,
+        });
+        let (header, key) = self.signer().await?;
+        let jws = jsonwebtoken::encode(&header, &claims, &key).map_err(|e| e.to_string())?;
+        let mut headers = vec![
+            ("content-type", "application/json".to_string()),
+            ("digest", digest),
+            ("agid-jwt-signature", jws),
+        ];
+        if let Some(k) = idempotency_key {
+            headers.push(("idempotency-key", k.to_string()));
+        }
+        Ok(headers)
+    }
+
+    /// One attempt at handing a delivery to its agency.
+    async fn send(&self, d: &Outgoing) -> Answer {
+        let headers = match self
+            .signed_headers(&d.endpoint, d.payload.as_bytes(), Some(&d.idempotency_key))
+            .await
+        {
+            Ok(h) => h,
+            Err(error) => {
+                return Answer::Failure {
+                    error: format!("firma: {error}"),
+                    permanent: false,
+                };
+            }
+        };
+        let mut req = self
+            .client
+            .post(&d.endpoint)
+            .timeout(Duration::from_millis(d.timeout_ms.max(100) as u64))
+            .body(d.payload.clone());
+        for (k, v) in headers {
+            req = req.header(k, v);
+        }
+        answer_of(req.send().await).await
+    }
+
+    /// Asks the agency where a delivery stands.
+    async fn poll(&self, d: &Outgoing) -> Answer {
+        let url = format!(
+            "{}/{}",
+            d.endpoint.trim_end_matches('/'),
+            d.idempotency_key
+        );
+        let headers = match self.signed_headers(&url, b"", None).await {
+            Ok(h) => h,
+            Err(error) => {
+                return Answer::Failure {
+                    error,
+                    permanent: false,
+                };
+            }
+        };
+        let mut req = self
+            .client
+            .get(&url)
+            .timeout(Duration::from_millis(d.timeout_ms.max(100) as u64));
+        for (k, v) in headers {
+            req = req.header(k, v);
+        }
+        answer_of(req.send().await).await
+    }
+
+    /// Sends the deliveries of claimed outbox items, several at once, and
+    /// records every answer with its outbox item in one transaction.
+    pub async fn deliver_batch(
+        &self,
+        items: &[outbox::OutboxItem],
+        policy: &RetryPolicy,
+    ) -> Result<usize, AppError> {
+        let ids: Vec<(i64, i64)> = items
+            .iter()
+            .map(|i| (i.id, i.payload.trim().parse::<i64>().unwrap_or(-1)))
+            .collect();
+        let delivery_ids: Vec<i64> = ids.iter().map(|(_, d)| *d).collect();
+        let outgoing = store::outgoing(&self.db, &delivery_ids).await?;
+        let mut answers: Vec<(i64, Option<Outgoing>, Option<Answer>)> = Vec::new();
+        for chunk in ids.chunks(self.concurrency) {
+            let futures = chunk.iter().map(|(outbox_id, delivery_id)| {
+                let d = outgoing.iter().find(|o| o.id == *delivery_id).cloned();
+                async move {
+                    let answer = match &d {
+                        // Only deliveries still being handed over are sent.
+                        Some(d) if is_in_flight(&d.state) => Some(self.send(d).await),
+                        _ => None,
+                    };
+                    (*outbox_id, d, answer)
+                }
+            });
+            answers.extend(join_all(futures).await);
+        }
+        let now = now_micros();
+        let mut tx = self.db.begin_write().await?;
+        let mut done = 0;
+        for (outbox_id, d, answer) in answers {
+            let item = items.iter().find(|i| i.id == outbox_id);
+            match (d, answer) {
+                (Some(d), Some(Answer::News(news))) => {
+                    // A contradiction from the agency's own answer is logged; the
+                    // item is settled either way (retrying would repeat it).
+                    if let Err(e) = apply_news_in(&mut tx, d.id, &news, "delivery", self.poll_every, now).await
+                    {
+                        tracing::warn!(delivery = d.id, error = %e, "agency answer not recorded");
+                    }
+                    outbox::mark_sent_in(&mut tx, outbox_id, now).await?;
+                }
+                (Some(d), Some(Answer::Failure { error, permanent })) => {
+                    let attempts = item.map_or(1, |i| i.attempts).max(1);
+                    let decision = if permanent || attempts >= d.max_attempts {
+                        AfterFailure::GiveUp
+                    } else {
+                        policy.after_failure(attempts as u32, crate::worker::jitter(d.id, attempts))
+                    };
+                    let give_up = decision == AfterFailure::GiveUp;
+                    record_failure_in(&mut tx, &d, &error, give_up, now).await?;
+                    match decision {
+                        AfterFailure::RetryIn(wait) => {
+                            outbox::reschedule_in(
+                                &mut tx,
+                                outbox_id,
+                                &error,
+                                now + wait.as_micros() as i64,
+                            )
+                            .await?
+                        }
+                        AfterFailure::GiveUp => outbox::mark_sent_in(&mut tx, outbox_id, now).await?,
+                    }
+                }
+                // Unknown delivery, or no longer in flight (answered meanwhile).
+                _ => outbox::mark_sent_in(&mut tx, outbox_id, now).await?,
+            }
+            done += 1;
+        }
+        tx.commit().await.map_err(StoreError::from)?;
+        Ok(done)
+    }
+
+    /// Polls the deliveries whose agencies owe news; returns how many.
+    pub async fn poll_due(&self, limit: i64) -> Result<usize, AppError> {
+        let due = store::due_polls(&self.db, now_micros(), limit).await?;
+        let mut answers = Vec::new();
+        for chunk in due.chunks(self.concurrency) {
+            answers.extend(join_all(chunk.iter().map(|d| async move { (d, self.poll(d).await) })).await);
+        }
+        let now = now_micros();
+        let mut tx = self.db.begin_write().await?;
+        for (d, answer) in &answers {
+            match answer {
+                Answer::News(news) => {
+                    match apply_news_in(&mut tx, d.id, news, "poll", self.poll_every, now).await {
+                        Ok(true) => {}
+                        Ok(false) => self.poll_later_in(&mut tx, d, now).await?,
+                        Err(e) => {
+                            tracing::warn!(delivery = d.id, error = %e, "polled answer not recorded");
+                            self.poll_later_in(&mut tx, d, now).await?;
+                        }
+                    }
+                }
+                Answer::Failure { error, .. } => {
+                    tracing::info!(delivery = d.id, %error, "poll failed, will ask again");
+                    self.poll_later_in(&mut tx, d, now).await?;
+                }
+            }
+        }
+        tx.commit().await.map_err(StoreError::from)?;
+        Ok(answers.len())
+    }
+
+    /// Nothing new: ask again later, less and less often.
+    async fn poll_later_in(
+        &self,
+        tx: &mut AnyConnection,
+        d: &Outgoing,
+        now: i64,
+    ) -> Result<(), AppError> {
+        let Some(current) = store::delivery_in(tx, d.id).await? else {
+            return Ok(());
+        };
+        let state: DeliveryState = current.state.parse().map_err(AppError::Internal)?;
+        let next = next_poll(state, current.polls + 1, self.poll_every, now);
+        store::update_delivery_in(
+            tx,
+            d.id,
+            &DeliveryUpdate {
+                state: state.code(),
+                last_error: current.last_error.as_deref(),
+                next_poll_at: next,
+                polled: true,
+                ..Default::default()
+            },
+            now,
+        )
+        .await?;
+        Ok(())
+    }
+}
+
+fn is_in_flight(state: &str) -> bool {
+    state
+        .parse::<DeliveryState>()
+        .is_ok_and(DeliveryState::is_in_flight)
+}
+
+/// When to ask next about a delivery in `state` after `polls` polls.
+fn next_poll(state: DeliveryState, polls: i64, every: Duration, now: i64) -> Option<i64> {
+    if !state.awaits_news() {
+        return None;
+    }
+    let base = every.as_micros() as i64;
+    let factor = 1i64 << polls.clamp(0, 20);
+    Some(now + base.saturating_mul(factor).min(MAX_POLL_GAP))
+}
+
+/// Reads an agency's HTTP answer as news or a failure (see
+/// docs/AGENCY-CONNECTOR.md for the table).
+async fn answer_of(result: Result<reqwest::Response, reqwest::Error>) -> Answer {
+    let res = match result {
+        Ok(r) => r,
+        Err(e) => {
+            let what = if e.is_timeout() {
+                "tempo scaduto"
+            } else if e.is_connect() {
+                "ente non raggiungibile"
+            } else {
+                "errore di rete"
+            };
+            return Answer::Failure {
+                error: format!("{what}: {e}"),
+                permanent: false,
+            };
+        }
+    };
+    let status = res.status().as_u16();
+    let body: Value = match res.bytes().await {
+        Ok(b) => serde_json::from_slice(&b).unwrap_or(Value::Null),
+        Err(e) => {
+            return Answer::Failure {
+                error: format!("risposta interrotta: {e}"),
+                permanent: false,
+            };
+        }
+    };
+    let text = |k: &str| body.get(k).and_then(Value::as_str).map(str::to_string);
+    match status {
+        200..=299 => match news_of(&body) {
+            Some(n) => Answer::News(n),
+            None => Answer::Failure {
+                error: format!("HTTP {status}: risposta dell'ente non comprensibile"),
+                permanent: false,
+            },
+        },
+        422 => Answer::News(News::Rejected {
+            protocol: text("protocol"),
+            reason: text("reason").unwrap_or_else(|| "dati respinti dall'ente".into()),
+        }),
+        408 | 429 | 500..=599 => Answer::Failure {
+            error: format!(
+                "HTTP {status}{}",
+                text("error").map(|e| format!(": {e}")).unwrap_or_default()
+            ),
+            permanent: false,
+        },
+        _ => Answer::Failure {
+            error: format!(
+                "HTTP {status}{}",
+                text("error").map(|e| format!(": {e}")).unwrap_or_default()
+            ),
+            permanent: true,
+        },
+    }
+}
+
+/// The news in an agency's JSON (answer, poll or callback).
+pub fn news_of(body: &Value) -> Option<News> {
+    let text = |k: &str| body.get(k).and_then(Value::as_str).map(str::to_string);
+    Some(match body.get("state")?.as_str()? {
+        "received" => News::Received,
+        "taken_in_charge" => News::TakenInCharge {
+            protocol: text("protocol")?,
+        },
+        "accepted" => News::Accepted {
+            protocol: text("protocol"),
+        },
+        "rejected" => News::Rejected {
+            protocol: text("protocol"),
+            reason: text("reason").unwrap_or_else(|| "nessun motivo indicato".into()),
+        },
+        _ => return None,
+    })
+}
+
+/// Records news about a delivery in the caller's transaction: the state
+/// change, its event, the next poll, and the mails (every recipient has taken
+/// charge; a rejection). Returns whether anything changed.
+pub(crate) async fn apply_news_in(
+    tx: &mut AnyConnection,
+    delivery_id: i64,
+    news: &News,
+    source: &str,
+    poll_every: Duration,
+    now: i64,
+) -> Result<bool, NewsError> {
+    let d = store::delivery_in(tx, delivery_id)
+        .await?
+        .ok_or(NewsError::UnknownDelivery)?;
+    store::lock_filing_in(tx, d.filing_id, now).await?;
+    let current: DeliveryState = d.state.parse().map_err(AppError::Internal)?;
+    let change = rules::on_news(
+        &DeliveryRule {
+            state: current,
+            protocol: d.protocol.clone(),
+        },
+        news,
+    )?;
+    let Change::To {
+        state,
+        protocol,
+        reason,
+    } = change
+    else {
+        return Ok(false);
+    };
+    store::update_delivery_in(
+        tx,
+        d.id,
+        &DeliveryUpdate {
+            state: state.code(),
+            protocol: protocol.as_deref(),
+            reason: reason.as_deref(),
+            next_poll_at: next_poll(state, 0, poll_every, now),
+            ..Default::default()
+        },
+        now,
+    )
+    .await?;
+    let detail = match (&protocol, &reason) {
+        (_, Some(r)) => r.clone(),
+        (Some(p), None) if state == DeliveryState::TakenInCharge => format!("protocollo {p}"),
+        _ => String::new(),
+    };
+    store::add_event_in(tx, d.id, &format!("{}:{source}", state.code()), &detail, None, now)
+        .await?;
+    notify_in(tx, d.filing_id, Some((&d.connector_name, state, reason.as_deref())), now).await?;
+    Ok(true)
+}
+
+/// A technical failure recorded on the delivery: retrying, or failed for good.
+async fn record_failure_in(
+    tx: &mut AnyConnection,
+    d: &Outgoing,
+    error: &str,
+    give_up: bool,
+    now: i64,
+) -> Result<(), AppError> {
+    let Some(current) = store::delivery_in(tx, d.id).await? else {
+        return Ok(());
+    };
+    store::lock_filing_in(tx, d.filing_id, now).await?;
+    let state: DeliveryState = current.state.parse().map_err(AppError::Internal)?;
+    let change = rules::on_attempt(
+        &DeliveryRule {
+            state,
+            protocol: current.protocol.clone(),
+        },
+        &Attempt::Failed { give_up },
+    )
+    .map_err(|e| AppError::Internal(e.to_string()))?;
+    let Change::To { state: next, .. } = change else {
+        return Ok(());
+    };
+    store::update_delivery_in(
+        tx,
+        d.id,
+        &DeliveryUpdate {
+            state: next.code(),
+            last_error: Some(error),
+            attempted: true,
+            ..Default::default()
+        },
+        now,
+    )
+    .await?;
+    if next == DeliveryState::Failed {
+        store::add_event_in(tx, d.id, "failed", error, None, now).await?;
+        notify_in(tx, d.filing_id, Some((&current.connector_name, next, Some(error))), now)
+            .await?;
+    }
+    Ok(())
+}
+
+/// Mails about a filing after a delivery changed: when every recipient has
+/// taken charge (once), and when a delivery needs the user's action.
+async fn notify_in(
+    tx: &mut AnyConnection,
+    filing_id: i64,
+    changed: Option<(&str, DeliveryState, Option<&str>)>,
+    now: i64,
+) -> Result<(), AppError> {
+    let Some(filing) = store::filing_in(tx, filing_id).await? else {
+        return Ok(());
+    };
+    let reference = filing.reference.clone().unwrap_or_default();
+    let to = store::filing_contacts_in(tx, filing_id).await?;
+    if to.is_empty() {
+        return Ok(());
+    }
+    if let Some((agency, state, why)) = changed
+        && state.needs_action()
+    {
+        let what = if state == DeliveryState::Failed {
+            "non è stato possibile consegnarla. Dalla scrivania puoi reinviarla a questo solo destinatario."
+        } else {
+            "l'ente l'ha respinta."
+        };
+        queue_mail(
+            tx,
+            &MailMessage {
+                from: None,
+                to: to.clone(),
+                subject: format!("Pratica {reference}: azione richiesta per {agency}"),
+                body: format!(
+                    "La pratica {reference} ({}) richiede la tua attenzione: per {agency} {what}\n\nMotivo: {}\n\nApri «La mia scrivania» per i dettagli.\n\nSportello",
+                    filing.service_name,
+                    why.unwrap_or("non indicato")
+                ),
+            },
+            now,
+        )
+        .await?;
+    }
+    if filing.all_started_notified == 0 {
+        let deliveries = store::deliveries_of_in(tx, filing_id).await?;
+        let states: Vec<DeliveryState> = deliveries
+            .iter()
+            .filter_map(|d| d.state.parse().ok())
+            .collect();
+        if rules::all_started(&states) {
+            let lines: Vec<String> = deliveries
+                .iter()
+                .map(|d| {
+                    format!(
+                        "- {}: protocollo {}",
+                        d.connector_name,
+                        d.protocol.as_deref().unwrap_or("—")
+                    )
+                })
+                .collect();
+            queue_mail(
+                tx,
+                &MailMessage {
+                    from: None,
+                    to,
+                    subject: format!("Pratica {reference}: presa in carico da tutti gli enti"),
+                    body: format!(
+                        "La pratica {reference} ({}) è stata presa in carico da tutti gli enti destinatari:\n\n{}\n\nDa ora risulta avviata presso ciascuno di essi.\n\nSportello",
+                        filing.service_name,
+                        lines.join("\n")
+                    ),
+                },
+                now,
+            )
+            .await?;
+            store::set_all_started_notified_in(tx, filing_id).await?;
+        }
+    }
+    Ok(())
+}
+
+/// Why news could not be recorded.
+#[derive(Debug, thiserror::Error)]
+pub enum NewsError {
+    #[error("nessuna consegna con questa chiave")]
+    UnknownDelivery,
+    #[error(transparent)]
+    Contradiction(#[from] Contradiction),
+    #[error(transparent)]
+    App(#[from] AppError),
+}
+
+impl From<StoreError> for NewsError {
+    fn from(e: StoreError) -> Self {
+        NewsError::App(AppError::Store(e))
+    }
+}

@@ -1,0 +1,9 @@
+//! placeholder
+
+use axum::Router;
+
+use crate::Shared;
+
+pub fn routes() -> Router<Shared> {
+    Router::new()
+}
