@@ -125,6 +125,12 @@ pub struct Server {
 impl Server {
     pub async fn start(app: App) -> Server {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        Server::start_on(app, listener).await
+    }
+
+    /// On a listener bound beforehand (when the configuration must know the
+    /// portal's address: callbacks, signatures, the demo agencies).
+    pub async fn start_on(app: App, listener: tokio::net::TcpListener) -> Server {
         let base = format!("http://{}", listener.local_addr().unwrap());
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
         let handle = tokio::spawn(sportello_web::run(app, listener, async {

@@ -9,6 +9,7 @@ mod cns;
 mod delegation;
 mod demo_rp;
 mod desk;
+mod filings;
 mod identity;
 mod imap;
 mod import;
