@@ -325,7 +325,11 @@ pub struct ConfigError(pub String);
 
 /// Environment variables that are not configuration keys.
 // Environment variables of commands, not configuration keys.
-const RESERVED_ENV: &[&str] = &["SPORTELLO_CONFIG", "SPORTELLO_LOG", "SPORTELLO_DEMO_AGENCY_TOKEN"];
+const RESERVED_ENV: &[&str] = &[
+    "SPORTELLO_CONFIG",
+    "SPORTELLO_LOG",
+    "SPORTELLO_DEMO_AGENCY_TOKEN",
+];
 
 /// A value given on the command line for a top-level key.
 pub type Flag<'a> = (&'a str, Option<String>);

@@ -96,7 +96,10 @@ pub async fn connector(db: &Db, id: i64) -> Result<Option<Connector>> {
         .await?)
 }
 
-pub async fn connector_by_code_in(conn: &mut AnyConnection, code: &str) -> Result<Option<Connector>> {
+pub async fn connector_by_code_in(
+    conn: &mut AnyConnection,
+    code: &str,
+) -> Result<Option<Connector>> {
     let sql = format!("{CONNECTOR} WHERE code = $1");
     Ok(sqlx::query_as(sqlx::AssertSqlSafe(sql))
         .bind(code)
@@ -126,7 +129,8 @@ pub struct Service {
     pub active: i64,
 }
 
-const SERVICE: &str = "SELECT s.id, s.code, s.name, s.description, s.application_id, a.code AS application_code,
+const SERVICE: &str =
+    "SELECT s.id, s.code, s.name, s.description, s.application_id, a.code AS application_code,
         s.form_spec, s.active
  FROM integrated_services s JOIN applications a ON a.id = s.application_id";
 
@@ -189,7 +193,8 @@ pub struct Recipient {
     pub required_profile_code: Option<String>,
 }
 
-const RECIPIENT: &str = "SELECT r.id, r.service_id, r.connector_id, c.code AS connector_code, c.name AS connector_name,
+const RECIPIENT: &str =
+    "SELECT r.id, r.service_id, r.connector_id, c.code AS connector_code, c.name AS connector_name,
         r.position, r.mapping, r.required_application_id, a.code AS required_application_code,
         a.name AS required_application_name, r.required_profile_id, p.code AS required_profile_code
  FROM service_recipients r JOIN agency_connectors c ON c.id = r.connector_id
@@ -294,7 +299,8 @@ pub struct Filing {
     pub updated_at: i64,
 }
 
-const FILING: &str = "SELECT f.id, f.service_id, s.code AS service_code, s.name AS service_name, f.owner_id,
+const FILING: &str =
+    "SELECT f.id, f.service_id, s.code AS service_code, s.name AS service_name, f.owner_id,
         o.given_name || ' ' || o.family_name AS owner_name, f.prepared_by,
         p.given_name || ' ' || p.family_name AS preparer_name, f.state, f.reference, f.data,
         f.all_started_notified, f.archived_at, f.submitted_at, f.created_at, f.updated_at
@@ -490,11 +496,15 @@ pub async fn list_filings(db: &Db, f: &FilingFilter) -> Result<Vec<Filing>> {
     }
     if f.from.is_some() {
         let s = next();
-        sql.push_str(&format!(" AND COALESCE(f.submitted_at, f.created_at) >= {s}"));
+        sql.push_str(&format!(
+            " AND COALESCE(f.submitted_at, f.created_at) >= {s}"
+        ));
     }
     if f.until.is_some() {
         let s = next();
-        sql.push_str(&format!(" AND COALESCE(f.submitted_at, f.created_at) < {s}"));
+        sql.push_str(&format!(
+            " AND COALESCE(f.submitted_at, f.created_at) < {s}"
+        ));
     }
     let l = next();
     sql.push_str(&format!(" ORDER BY f.updated_at DESC, f.id DESC LIMIT {l}"));
@@ -543,7 +553,8 @@ pub struct Delivery {
     pub updated_at: i64,
 }
 
-const DELIVERY: &str = "SELECT d.id, d.filing_id, d.recipient_id, d.connector_id, c.code AS connector_code,
+const DELIVERY: &str =
+    "SELECT d.id, d.filing_id, d.recipient_id, d.connector_id, c.code AS connector_code,
         c.name AS connector_name, d.idempotency_key, d.state, d.protocol, d.reason, d.attempts,
         d.last_error, d.polls, d.next_poll_at, d.started_at, d.updated_at
  FROM deliveries d JOIN agency_connectors c ON c.id = d.connector_id";

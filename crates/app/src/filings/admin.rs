@@ -62,7 +62,8 @@ fn is_code(s: &str) -> bool {
             .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '-' || c == '_')
 }
 
-const CODE_RULE: &str = "da 2 a 32 caratteri: lettere maiuscole, cifre, «-» o «_», iniziando con una lettera";
+const CODE_RULE: &str =
+    "da 2 a 32 caratteri: lettere maiuscole, cifre, «-» o «_», iniziando con una lettera";
 
 impl App {
     pub async fn service_definitions(
@@ -116,7 +117,10 @@ impl App {
             c => match directory::organization_by_code(&self.db, c).await? {
                 Some(o) => Some(o.id),
                 None => {
-                    problems.push(("organization_code".into(), format!("ente «{c}» sconosciuto")));
+                    problems.push((
+                        "organization_code".into(),
+                        format!("ente «{c}» sconosciuto"),
+                    ));
                     None
                 }
             },
@@ -177,11 +181,15 @@ impl App {
         if input.name.trim().is_empty() {
             problems.push(("name".into(), "campo obbligatorio".into()));
         }
-        let application = catalogue::application_by_code(&self.db, input.application_code.trim()).await?;
+        let application =
+            catalogue::application_by_code(&self.db, input.application_code.trim()).await?;
         if application.is_none() {
             problems.push((
                 "application_code".into(),
-                format!("applicazione «{}» sconosciuta", input.application_code.trim()),
+                format!(
+                    "applicazione «{}» sconosciuta",
+                    input.application_code.trim()
+                ),
             ));
         }
         let form = match FormSpec::parse(&input.form_spec) {
@@ -202,11 +210,19 @@ impl App {
         let all_connectors = store::connectors(&self.db).await?;
         for (i, r) in input.recipients.iter().enumerate() {
             let field = |name: &str| format!("recipients[{i}].{name}");
-            let connector = all_connectors.iter().find(|c| c.code == r.connector_code.trim());
+            let connector = all_connectors
+                .iter()
+                .find(|c| c.code == r.connector_code.trim());
             if connector.is_none() {
-                problems.push((field("connector_code"), format!("connettore «{}» sconosciuto", r.connector_code.trim())));
+                problems.push((
+                    field("connector_code"),
+                    format!("connettore «{}» sconosciuto", r.connector_code.trim()),
+                ));
             }
-            if input.recipients[..i].iter().any(|o| o.connector_code.trim() == r.connector_code.trim()) {
+            if input.recipients[..i]
+                .iter()
+                .any(|o| o.connector_code.trim() == r.connector_code.trim())
+            {
                 problems.push((field("connector_code"), "ente già tra i destinatari".into()));
             }
             if let Some(form) = &form
@@ -214,12 +230,16 @@ impl App {
             {
                 problems.push((field("mapping"), e.to_string()));
             }
-            let app = catalogue::application_by_code(&self.db, r.required_application.trim()).await?;
+            let app =
+                catalogue::application_by_code(&self.db, r.required_application.trim()).await?;
             let profile = match (&app, r.required_profile.trim()) {
                 (None, _) => {
                     problems.push((
                         field("required_application"),
-                        format!("applicazione «{}» sconosciuta", r.required_application.trim()),
+                        format!(
+                            "applicazione «{}» sconosciuta",
+                            r.required_application.trim()
+                        ),
                     ));
                     None
                 }
@@ -227,7 +247,10 @@ impl App {
                 (Some(a), p) => match catalogue::profile_by_codes(&self.db, &a.code, p).await? {
                     Some(p) => Some(p.id),
                     None => {
-                        problems.push((field("required_profile"), format!("profilo «{p}» sconosciuto per {}", a.code)));
+                        problems.push((
+                            field("required_profile"),
+                            format!("profilo «{p}» sconosciuto per {}", a.code),
+                        ));
                         None
                     }
                 },

@@ -52,7 +52,10 @@ pub struct Courier {
 enum Answer {
     News(News),
     /// Technical failure; `permanent` when retrying will not help.
-    Failure { error: String, permanent: bool },
+    Failure {
+        error: String,
+        permanent: bool,
+    },
 }
 
 impl Courier {
@@ -87,8 +90,7 @@ impl Courier {
         let key = crate::oidc::active_key(&self.db, SIGNING_ALG)
             .await
             .map_err(|e| e.to_string())?;
-        let (header, encoding) =
-            crate::oidc::jws_signer(&key, "JWT").map_err(|e| e.to_string())?;
+        let (header, encoding) = crate::oidc::jws_signer(&key, "JWT").map_err(|e| e.to_string())?;
         let encoding = Arc::new(encoding);
         *cached = Some((now, header.clone(), encoding.clone()));
         Ok((header, encoding))
@@ -154,11 +156,7 @@ impl Courier {
 
     /// Asks the agency where a delivery stands.
     async fn poll(&self, d: &Outgoing) -> Answer {
-        let url = format!(
-            "{}/{}",
-            d.endpoint.trim_end_matches('/'),
-            d.idempotency_key
-        );
+        let url = format!("{}/{}", d.endpoint.trim_end_matches('/'), d.idempotency_key);
         let headers = match self.signed_headers(&url, b"", None).await {
             Ok(h) => h,
             Err(error) => {
@@ -215,7 +213,8 @@ impl Courier {
                 (Some(d), Some(Answer::News(news))) => {
                     // A contradiction from the agency's own answer is logged; the
                     // item is settled either way (retrying would repeat it).
-                    if let Err(e) = apply_news_in(&mut tx, d.id, &news, "delivery", self.poll_every, now).await
+                    if let Err(e) =
+                        apply_news_in(&mut tx, d.id, &news, "delivery", self.poll_every, now).await
                     {
                         tracing::warn!(delivery = d.id, error = %e, "agency answer not recorded");
                     }
@@ -240,7 +239,9 @@ impl Courier {
                             )
                             .await?
                         }
-                        AfterFailure::GiveUp => outbox::mark_sent_in(&mut tx, outbox_id, now).await?,
+                        AfterFailure::GiveUp => {
+                            outbox::mark_sent_in(&mut tx, outbox_id, now).await?
+                        }
                     }
                 }
                 // Unknown delivery, or no longer in flight (answered meanwhile).
@@ -257,7 +258,9 @@ impl Courier {
         let due = store::due_polls(&self.db, now_micros(), limit).await?;
         let mut answers = Vec::new();
         for chunk in due.chunks(self.concurrency) {
-            answers.extend(join_all(chunk.iter().map(|d| async move { (d, self.poll(d).await) })).await);
+            answers.extend(
+                join_all(chunk.iter().map(|d| async move { (d, self.poll(d).await) })).await,
+            );
         }
         let now = now_micros();
         let mut tx = self.db.begin_write().await?;
@@ -455,9 +458,22 @@ pub(crate) async fn apply_news_in(
         (Some(p), None) if state == DeliveryState::TakenInCharge => format!("protocollo {p}"),
         _ => String::new(),
     };
-    store::add_event_in(tx, d.id, &format!("{}:{source}", state.code()), &detail, None, now)
-        .await?;
-    notify_in(tx, d.filing_id, Some((&d.connector_name, state, reason.as_deref())), now).await?;
+    store::add_event_in(
+        tx,
+        d.id,
+        &format!("{}:{source}", state.code()),
+        &detail,
+        None,
+        now,
+    )
+    .await?;
+    notify_in(
+        tx,
+        d.filing_id,
+        Some((&d.connector_name, state, reason.as_deref())),
+        now,
+    )
+    .await?;
     Ok(true)
 }
 
@@ -499,8 +515,13 @@ async fn record_failure_in(
     .await?;
     if next == DeliveryState::Failed {
         store::add_event_in(tx, d.id, "failed", error, None, now).await?;
-        notify_in(tx, d.filing_id, Some((&current.connector_name, next, Some(error))), now)
-            .await?;
+        notify_in(
+            tx,
+            d.filing_id,
+            Some((&current.connector_name, next, Some(error))),
+            now,
+        )
+        .await?;
     }
     Ok(())
 }

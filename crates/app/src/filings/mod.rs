@@ -13,9 +13,7 @@ use sportello_core::authz::Action;
 use sportello_core::desk::form::FormSpec;
 use sportello_core::desk::protocol::ProtocolNumber;
 use sportello_core::filings::mapping::Mapping;
-use sportello_core::filings::{
-    self as rules, Attempt, Change, DeliveryState, Requirement, Tray,
-};
+use sportello_core::filings::{self as rules, Attempt, Change, DeliveryState, Requirement, Tray};
 use sportello_store::desk as desk_store;
 use sportello_store::filings::{self as store, Delivery, DeliveryEvent, DeliveryUpdate, Filing};
 use sportello_store::{StoreError, catalogue, outbox};
@@ -174,7 +172,11 @@ fn tray_of(f: &Filing, deliveries: &[Delivery]) -> Tray {
         .iter()
         .filter_map(|d| d.state.parse().ok())
         .collect();
-    rules::tray(f.state == store::SUBMITTED, f.archived_at.is_some(), &states)
+    rules::tray(
+        f.state == store::SUBMITTED,
+        f.archived_at.is_some(),
+        &states,
+    )
 }
 
 impl App {
@@ -290,7 +292,10 @@ impl App {
 
     /// The integrated services this user may work on (for himself or for a
     /// delegator), each with what is missing at the agencies.
-    pub async fn integrated_services(&self, who: &SessionUser) -> Result<Vec<ServiceView>, AppError> {
+    pub async fn integrated_services(
+        &self,
+        who: &SessionUser,
+    ) -> Result<Vec<ServiceView>, AppError> {
         let mut out = Vec::new();
         for s in store::services(&self.db).await? {
             if s.active == 0 {
@@ -457,9 +462,12 @@ impl App {
                 ),
             ));
         }
-        let values = view.form.validate(&clean_values(&view.form, values)?).map_err(|errors| {
-            AppError::InvalidFields(errors.into_iter().map(|e| (e.key, e.message)).collect())
-        })?;
+        let values = view
+            .form
+            .validate(&clean_values(&view.form, values)?)
+            .map_err(|errors| {
+                AppError::InvalidFields(errors.into_iter().map(|e| (e.key, e.message)).collect())
+            })?;
         let service = store::service_by_code(&self.db, service_code)
             .await?
             .ok_or(AppError::NotFound)?;
@@ -475,7 +483,9 @@ impl App {
         let mut tx = self.db.begin_write().await?;
         let recipients = store::recipients_in(&mut tx, service.id).await?;
         if recipients.is_empty() {
-            return Err(AppError::Conflict("il servizio non ha enti destinatari".into()));
+            return Err(AppError::Conflict(
+                "il servizio non ha enti destinatari".into(),
+            ));
         }
         let id = match draft_id {
             Some(id) => {
@@ -497,9 +507,14 @@ impl App {
                 .await?
             }
         };
-        let register =
-            desk_store::ensure_register(&mut tx, REFERENCE_REGISTER, "Servizi integrati", "SPORTELLO", now)
-                .await?;
+        let register = desk_store::ensure_register(
+            &mut tx,
+            REFERENCE_REGISTER,
+            "Servizi integrati",
+            "SPORTELLO",
+            now,
+        )
+        .await?;
         let (year, _) = self.civil_day(now);
         let number = desk_store::next_protocol_number_in(&mut tx, register, year).await?;
         let reference = ProtocolNumber::new(REFERENCE_REGISTER, year, number).to_string();
@@ -553,7 +568,9 @@ impl App {
         id: i64,
         capability: &str,
     ) -> Result<(Filing, ServiceView), AppError> {
-        let filing = store::filing(&self.db, id).await?.ok_or(AppError::NotFound)?;
+        let filing = store::filing(&self.db, id)
+            .await?
+            .ok_or(AppError::NotFound)?;
         let service = store::service(&self.db, filing.service_id)
             .await?
             .ok_or(AppError::NotFound)?;
@@ -567,7 +584,11 @@ impl App {
         Ok((filing, view))
     }
 
-    pub async fn filing_detail(&self, who: &SessionUser, id: i64) -> Result<FilingDetail, AppError> {
+    pub async fn filing_detail(
+        &self,
+        who: &SessionUser,
+        id: i64,
+    ) -> Result<FilingDetail, AppError> {
         let (filing, view) = self.visible_filing(who, id, PREPARE).await?;
         let deliveries = store::deliveries_of(&self.db, id).await?;
         let events = store::events_of_filing(&self.db, id).await?;
@@ -661,7 +682,11 @@ impl App {
             &mut tx,
             &format!("user:{}", who.user.id),
             who.user.organization_id,
-            if archived { "filing.archive" } else { "filing.unarchive" },
+            if archived {
+                "filing.archive"
+            } else {
+                "filing.unarchive"
+            },
             &format!("filing:{id}"),
             "{}",
             origin,
@@ -729,14 +754,21 @@ impl App {
         who: &SessionUser,
         q: &FilingQuery,
     ) -> Result<Vec<FilingSummary>, AppError> {
-        let day = |field: &'static str, s: &Option<String>, next: bool| -> Result<Option<i64>, AppError> {
+        let day = |field: &'static str,
+                   s: &Option<String>,
+                   next: bool|
+         -> Result<Option<i64>, AppError> {
             let Some(s) = s.as_deref().map(str::trim).filter(|s| !s.is_empty()) else {
                 return Ok(None);
             };
             let date: jiff::civil::Date = s
                 .parse()
                 .map_err(|_| invalid(field, format!("«{s}» non è una data (aaaa-mm-gg)")))?;
-            let date = if next { date.tomorrow().map_err(|e| invalid(field, e.to_string()))? } else { date };
+            let date = if next {
+                date.tomorrow().map_err(|e| invalid(field, e.to_string()))?
+            } else {
+                date
+            };
             let at = date
                 .to_zoned(self.time_zone())
                 .map_err(|e| invalid(field, e.to_string()))?;
@@ -778,7 +810,9 @@ impl App {
         bearer: Option<&str>,
         body: &serde_json::Value,
     ) -> Result<bool, CallbackError> {
-        let token = bearer.filter(|t| !t.is_empty()).ok_or(CallbackError::Unauthorized)?;
+        let token = bearer
+            .filter(|t| !t.is_empty())
+            .ok_or(CallbackError::Unauthorized)?;
         let connector = store::connector_by_token_hash(&self.db, &token_hash(token))
             .await
             .map_err(AppError::from)?
@@ -790,7 +824,8 @@ impl App {
             .ok_or_else(|| CallbackError::Invalid("idempotency_key: campo obbligatorio".into()))?;
         let news = news_of(body).ok_or_else(|| {
             CallbackError::Invalid(
-                "state: atteso received, taken_in_charge (con protocol), accepted o rejected".into(),
+                "state: atteso received, taken_in_charge (con protocol), accepted o rejected"
+                    .into(),
             )
         })?;
         let delivery = store::delivery_by_key(&self.db, key)
@@ -801,13 +836,17 @@ impl App {
         let poll_every = std::time::Duration::from_secs(self.config.filings.poll_seconds);
         let now = now_micros();
         let mut tx = self.db.begin_write().await.map_err(AppError::from)?;
-        let recorded = match apply_news_in(&mut tx, delivery.id, &news, "callback", poll_every, now).await {
+        let recorded = match apply_news_in(&mut tx, delivery.id, &news, "callback", poll_every, now)
+            .await
+        {
             Ok(r) => r,
             Err(NewsError::UnknownDelivery) => return Err(CallbackError::UnknownFiling),
             Err(NewsError::Contradiction(c)) => return Err(CallbackError::Conflict(c.to_string())),
             Err(NewsError::App(e)) => return Err(e.into()),
         };
-        tx.commit().await.map_err(|e| AppError::from(StoreError::from(e)))?;
+        tx.commit()
+            .await
+            .map_err(|e| AppError::from(StoreError::from(e)))?;
         Ok(recorded)
     }
 

@@ -75,10 +75,14 @@ impl Mapping {
             }
             let source = if let Some(inner) = right.strip_prefix('"') {
                 let Some(constant) = inner.strip_suffix('"') else {
-                    return Err(err(format!("costante {right} senza virgolette di chiusura")));
+                    return Err(err(format!(
+                        "costante {right} senza virgolette di chiusura"
+                    )));
                 };
                 if constant.contains('"') {
-                    return Err(err(format!("costante {right}: virgolette non ammesse al suo interno")));
+                    return Err(err(format!(
+                        "costante {right}: virgolette non ammesse al suo interno"
+                    )));
                 }
                 Source::Constant(constant.to_string())
             } else {

@@ -324,8 +324,8 @@ pub fn missing_authorizations<'a>(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use proptest::prelude::*;
     use DeliveryState as S;
+    use proptest::prelude::*;
 
     fn d(state: S, protocol: Option<&str>) -> Delivery {
         Delivery {
@@ -421,8 +421,18 @@ mod tests {
                 ..
             })
         ));
-        for s in [S::Pending, S::Retrying, S::Received, S::TakenInCharge, S::Accepted, S::Rejected] {
-            assert!(on_attempt(&d(s, None), &Attempt::ResendByHand).is_err(), "{s}");
+        for s in [
+            S::Pending,
+            S::Retrying,
+            S::Received,
+            S::TakenInCharge,
+            S::Accepted,
+            S::Rejected,
+        ] {
+            assert!(
+                on_attempt(&d(s, None), &Attempt::ResendByHand).is_err(),
+                "{s}"
+            );
         }
         assert!(matches!(
             on_attempt(&d(S::Retrying, None), &Attempt::Failed { give_up: true }),
@@ -432,7 +442,10 @@ mod tests {
             })
         ));
         assert_eq!(
-            on_attempt(&d(S::TakenInCharge, Some("P")), &Attempt::Failed { give_up: true }),
+            on_attempt(
+                &d(S::TakenInCharge, Some("P")),
+                &Attempt::Failed { give_up: true }
+            ),
             Ok(Change::None)
         );
     }
@@ -441,7 +454,10 @@ mod tests {
     fn trays_follow_the_seed() {
         assert_eq!(tray(false, false, &[]), Tray::Drafts);
         assert_eq!(tray(true, false, &[S::Failed, S::Failed]), Tray::Drafts);
-        assert_eq!(tray(true, false, &[S::Failed, S::TakenInCharge]), Tray::InProgress);
+        assert_eq!(
+            tray(true, false, &[S::Failed, S::TakenInCharge]),
+            Tray::InProgress
+        );
         assert_eq!(tray(true, true, &[S::Failed]), Tray::Archive);
         assert!(all_started(&[S::TakenInCharge, S::Accepted, S::Rejected]));
         assert!(!all_started(&[S::TakenInCharge, S::Received]));
