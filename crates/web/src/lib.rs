@@ -384,9 +384,8 @@ async fn service_level_checks(app: App, mut stop: watch::Receiver<bool>) {
 async fn filing_polls(app: App, mut stop: watch::Receiver<bool>) {
     let courier = app.courier();
     // A tenth of the poll period: each delivery has its own due time.
-    let every = std::time::Duration::from_millis(app.config.filings.poll_seconds * 100).max(
-        std::time::Duration::from_millis(200),
-    );
+    let every = std::time::Duration::from_millis(app.config.filings.poll_seconds * 100)
+        .max(std::time::Duration::from_millis(200));
     loop {
         match courier.poll_due(200).await {
             Ok(0) => {}
