@@ -513,10 +513,7 @@ pub async fn list_filings(db: &Db, f: &FilingFilter) -> Result<Vec<Filing>> {
         q = q.bind(*o);
     }
     if let Some(t) = &text {
-        let like = format!(
-            "%{}%",
-            t.replace('\\', "").replace('%', "").replace('_', "")
-        );
+        let like = format!("%{}%", t.replace(['\\', '%', '_'], ""));
         q = q.bind(t.clone()).bind(t.clone()).bind(like);
     }
     if let Some(s) = &f.delivery_state {

@@ -446,8 +446,16 @@ pub async fn callback(
         Ok(v @ serde_json::Value::Object(_)) => v,
         _ => {
             // The token is checked first even for a malformed body.
-            if bearer.is_none() {
-                return Err(ApiError::new(401, "unauthenticated", "token mancante"));
+            match state.app.callback_token(bearer).await {
+                Ok(_) => {}
+                Err(CallbackError::App(e)) => return Err(e.into()),
+                Err(_) => {
+                    return Err(ApiError::new(
+                        401,
+                        "unauthenticated",
+                        "token dell'ente mancante o non valido",
+                    ));
+                }
             }
             return Err(ApiError::new(
                 400,

@@ -45,8 +45,11 @@ pub struct Courier {
     pub client: reqwest::Client,
     pub concurrency: usize,
     pub poll_every: Duration,
-    signer: Arc<Mutex<Option<(i64, Header, Arc<EncodingKey>)>>>,
+    signer: Arc<Mutex<Option<CachedSigner>>>,
 }
+
+/// The signing key in use: when it was read, its JWS header, the key.
+type CachedSigner = (i64, Header, Arc<EncodingKey>);
 
 /// What one attempt at an agency came to.
 enum Answer {
@@ -572,7 +575,9 @@ async fn notify_in(
             .iter()
             .filter_map(|d| d.state.parse().ok())
             .collect();
-        if rules::all_started(&states) {
+        // A payload the agency refused (rejected, no protocol) was never
+        // taken in charge there.
+        if rules::all_started(&states) && deliveries.iter().all(|d| d.protocol.is_some()) {
             let lines: Vec<String> = deliveries
                 .iter()
                 .map(|d| {

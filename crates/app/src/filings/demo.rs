@@ -168,20 +168,19 @@ pub async fn seed_in(
     let delegate = id_of(tx, "users", delegate_cf).await?;
     if let Some((enablement_id, app_id, profile_id)) =
         store::enablement_in(tx, delegator, "SERVIZI-INTEGRATI").await?
+        && !store::has_live_subdelegation_in(tx, delegator, delegate).await?
     {
-        if !store::has_live_subdelegation_in(tx, delegator, delegate).await? {
-            catalogue::create_subdelegation(
-                tx,
-                enablement_id,
-                delegator,
-                delegate,
-                app_id,
-                profile_id,
-                now,
-                None,
-            )
-            .await?;
-        }
+        catalogue::create_subdelegation(
+            tx,
+            enablement_id,
+            delegator,
+            delegate,
+            app_id,
+            profile_id,
+            now,
+            None,
+        )
+        .await?;
     }
     Ok(())
 }

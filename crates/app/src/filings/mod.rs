@@ -19,7 +19,7 @@ use sportello_store::filings::{self as store, Delivery, DeliveryEvent, DeliveryU
 use sportello_store::{StoreError, catalogue, outbox};
 
 use crate::filings::courier::{NewsError, apply_news_in, news_of};
-use crate::security::token_hash;
+use crate::security::{same_secret, token_hash};
 use crate::{App, AppError, Origin, SessionUser, now_micros, record};
 
 /// The register the portal's references come from (informative numbers).
@@ -804,19 +804,28 @@ impl App {
             .collect())
     }
 
+    /// Checks an agency's callback token: it must be some connector's.
+    /// Returns its hash (connectors may share a token, as the demo agencies
+    /// do: which deliveries it reaches is checked per delivery).
+    pub async fn callback_token(&self, bearer: Option<&str>) -> Result<String, CallbackError> {
+        let token = bearer
+            .filter(|t| !t.is_empty())
+            .ok_or(CallbackError::Unauthorized)?;
+        let hash = token_hash(token);
+        store::connector_by_token_hash(&self.db, &hash)
+            .await
+            .map_err(AppError::from)?
+            .ok_or(CallbackError::Unauthorized)?;
+        Ok(hash)
+    }
+
     /// News from an agency by callback, authenticated by the connector's token.
     pub async fn filing_callback(
         &self,
         bearer: Option<&str>,
         body: &serde_json::Value,
     ) -> Result<bool, CallbackError> {
-        let token = bearer
-            .filter(|t| !t.is_empty())
-            .ok_or(CallbackError::Unauthorized)?;
-        let connector = store::connector_by_token_hash(&self.db, &token_hash(token))
-            .await
-            .map_err(AppError::from)?
-            .ok_or(CallbackError::Unauthorized)?;
+        let hash = self.callback_token(bearer).await?;
         let key = body
             .get("idempotency_key")
             .and_then(|v| v.as_str())
@@ -831,8 +840,14 @@ impl App {
         let delivery = store::delivery_by_key(&self.db, key)
             .await
             .map_err(AppError::from)?
-            .filter(|d| d.connector_id == connector.id)
             .ok_or(CallbackError::UnknownFiling)?;
+        // The token must be that of the delivery's own connector.
+        let connector = store::connector(&self.db, delivery.connector_id)
+            .await
+            .map_err(AppError::from)?;
+        if !connector.is_some_and(|c| same_secret(&c.callback_token_hash, &hash)) {
+            return Err(CallbackError::UnknownFiling);
+        }
         let poll_every = std::time::Duration::from_secs(self.config.filings.poll_seconds);
         let now = now_micros();
         let mut tx = self.db.begin_write().await.map_err(AppError::from)?;

@@ -12,7 +12,7 @@ use crate::harness::{backend, count, env};
 async fn demo_seeding_is_idempotent() {
     let t = env().await;
     let first = demo::seed(&t.app).await.unwrap();
-    assert_eq!(first.created_users, 13);
+    assert_eq!(first.created_users, 15);
     let counts = directory::counts(&t.db).await.unwrap();
     let events = count(&t.db, "audit_events").await;
     let mails = count(&t.db, "outbox").await;
@@ -232,7 +232,7 @@ async fn user_search_by_list_code_prefix_and_substring() {
             .await
             .unwrap(),
     );
-    assert_eq!(everyone.len(), 13);
+    assert_eq!(everyone.len(), 15);
     let mut sorted = everyone.clone();
     sorted.sort();
     assert_eq!(everyone, sorted, "listed in name order");
