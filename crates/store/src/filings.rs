@@ -483,8 +483,8 @@ pub async fn list_filings(db: &Db, f: &FilingFilter) -> Result<Vec<Filing>> {
     if text.is_some() {
         let (a, b, c) = (next(), next(), next());
         sql.push_str(&format!(
-            " AND (LOWER(COALESCE(f.reference, '')) = {a}
-                   OR EXISTS (SELECT 1 FROM deliveries d WHERE d.filing_id = f.id AND LOWER(d.protocol) = {b})
+            " AND (LOWER(COALESCE(f.reference, '')) LIKE {a}
+                   OR EXISTS (SELECT 1 FROM deliveries d WHERE d.filing_id = f.id AND LOWER(d.protocol) LIKE {b})
                    OR f.search_text LIKE {c})"
         ));
     }
@@ -513,8 +513,11 @@ pub async fn list_filings(db: &Db, f: &FilingFilter) -> Result<Vec<Filing>> {
         q = q.bind(*o);
     }
     if let Some(t) = &text {
-        let like = format!("%{}%", t.replace(['\\', '%', '_'], ""));
-        q = q.bind(t.clone()).bind(t.clone()).bind(like);
+        // A reference or protocol number by its beginning ("inps-2026"),
+        // the data anywhere; LIKE's wildcards typed by the user are dropped.
+        let plain = t.replace(['\\', '%', '_'], "");
+        let prefix = format!("{plain}%");
+        q = q.bind(prefix.clone()).bind(prefix).bind(format!("%{plain}%"));
     }
     if let Some(s) = &f.delivery_state {
         q = q.bind(s.clone());

@@ -62,6 +62,9 @@ fn is_code(s: &str) -> bool {
             .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '-' || c == '_')
 }
 
+/// Names the service form's page uses for its own fields.
+const RESERVED_KEYS: [&str; 4] = ["csrf_token", "per", "bozza", "azione"];
+
 const CODE_RULE: &str =
     "da 2 a 32 caratteri: lettere maiuscole, cifre, «-» o «_», iniziando con una lettera";
 
@@ -193,6 +196,16 @@ impl App {
             ));
         }
         let form = match FormSpec::parse(&input.form_spec) {
+            Ok(f) if f.fields.iter().any(|f| RESERVED_KEYS.contains(&f.key.as_str())) => {
+                problems.push((
+                    "form_spec".into(),
+                    format!(
+                        "chiavi riservate alla pagina del modulo: {}",
+                        RESERVED_KEYS.join(", ")
+                    ),
+                ));
+                None
+            }
             Ok(f) if !f.fields.is_empty() => Some(f),
             Ok(_) => {
                 problems.push(("form_spec".into(), "il modulo non ha campi".into()));
