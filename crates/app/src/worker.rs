@@ -1,6 +1,6 @@
 //! Outbox workers: claim due items with a lease, deliver, record the result.
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use sportello_core::retry::{AfterFailure, RetryPolicy};
 use sportello_store::{Db, outbox};
@@ -9,6 +9,9 @@ use tokio::sync::watch;
 use crate::filings::courier::{Courier, OUTBOX_KIND as DELIVERY};
 use crate::mail::{MailMessage, Mailer, OUTBOX_KIND as MAIL};
 use crate::now_micros;
+
+/// How often a worker refreshes the outbox depth gauges.
+const DEPTH_EVERY: Duration = Duration::from_secs(1);
 
 #[derive(Clone)]
 pub struct Worker {
@@ -126,6 +129,7 @@ impl Worker {
 
     /// Loops until `shutdown` turns true; the item in hand is always finished.
     pub async fn run(self, mut shutdown: watch::Receiver<bool>) {
+        let mut gauged: Option<Instant> = None;
         loop {
             if *shutdown.borrow() {
                 break;
@@ -138,10 +142,15 @@ impl Worker {
                     false
                 }
             };
-            if let Ok(d) = outbox::depth(&self.db).await {
-                metrics::gauge!("sportello_outbox_depth", "state" => "pending")
-                    .set(d.pending as f64);
-                metrics::gauge!("sportello_outbox_depth", "state" => "dead").set(d.dead as f64);
+            // Counting the outbox reads all of it: at most once per interval,
+            // not after every batch of a busy worker.
+            if gauged.is_none_or(|t| t.elapsed() >= DEPTH_EVERY.max(self.poll_interval)) {
+                gauged = Some(Instant::now());
+                if let Ok(d) = outbox::depth(&self.db).await {
+                    metrics::gauge!("sportello_outbox_depth", "state" => "pending")
+                        .set(d.pending as f64);
+                    metrics::gauge!("sportello_outbox_depth", "state" => "dead").set(d.dead as f64);
+                }
             }
             if !busy {
                 tokio::select! {

@@ -388,11 +388,60 @@ pub async fn lock_filing_in(conn: &mut AnyConnection, id: i64, now: i64) -> Resu
     Ok(())
 }
 
+/// `$from, $from+1, ...`: `n` placeholders.
+fn marks(from: usize, n: usize) -> String {
+    (from..from + n)
+        .map(|i| format!("${i}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// [`lock_filing_in`] for several filings at once, taken in id order on
+/// PostgreSQL (`FOR UPDATE`) so that two transactions locking overlapping
+/// sets wait for each other instead of deadlocking. A SQLite write
+/// transaction holds the whole database already.
+pub async fn lock_filings_in(conn: &mut AnyConnection, ids: &[i64], now: i64) -> Result<()> {
+    if ids.is_empty() {
+        return Ok(());
+    }
+    let list = marks(2, ids.len());
+    let sql = if conn.backend_name().eq_ignore_ascii_case("postgresql") {
+        format!(
+            "UPDATE filings SET updated_at = $1 WHERE id IN
+                 (SELECT id FROM filings WHERE id IN ({list}) ORDER BY id FOR UPDATE)"
+        )
+    } else {
+        format!("UPDATE filings SET updated_at = $1 WHERE id IN ({list})")
+    };
+    let mut q = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(now);
+    for id in ids {
+        q = q.bind(*id);
+    }
+    q.execute(conn).await?;
+    Ok(())
+}
+
 pub async fn set_all_started_notified_in(conn: &mut AnyConnection, id: i64) -> Result<()> {
     sqlx::query("UPDATE filings SET all_started_notified = 1 WHERE id = $1")
         .bind(id)
         .execute(conn)
         .await?;
+    Ok(())
+}
+
+pub async fn set_all_started_notified_many_in(conn: &mut AnyConnection, ids: &[i64]) -> Result<()> {
+    if ids.is_empty() {
+        return Ok(());
+    }
+    let sql = format!(
+        "UPDATE filings SET all_started_notified = 1 WHERE id IN ({})",
+        marks(1, ids.len())
+    );
+    let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+    for id in ids {
+        q = q.bind(*id);
+    }
+    q.execute(conn).await?;
     Ok(())
 }
 
@@ -437,6 +486,19 @@ pub async fn filing_in(conn: &mut AnyConnection, id: i64) -> Result<Option<Filin
         .bind(id)
         .fetch_optional(conn)
         .await?)
+}
+
+/// Several filings at once.
+pub async fn filings_in(conn: &mut AnyConnection, ids: &[i64]) -> Result<Vec<Filing>> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let sql = format!("{FILING} WHERE f.id IN ({})", marks(1, ids.len()));
+    let mut q = sqlx::query_as(sqlx::AssertSqlSafe(sql));
+    for id in ids {
+        q = q.bind(*id);
+    }
+    Ok(q.fetch_all(conn).await?)
 }
 
 /// What the desk's list and search ask for.
@@ -517,7 +579,10 @@ pub async fn list_filings(db: &Db, f: &FilingFilter) -> Result<Vec<Filing>> {
         // the data anywhere; LIKE's wildcards typed by the user are dropped.
         let plain = t.replace(['\\', '%', '_'], "");
         let prefix = format!("{plain}%");
-        q = q.bind(prefix.clone()).bind(prefix).bind(format!("%{plain}%"));
+        q = q
+            .bind(prefix.clone())
+            .bind(prefix)
+            .bind(format!("%{plain}%"));
     }
     if let Some(s) = &f.delivery_state {
         q = q.bind(s.clone());
@@ -597,6 +662,25 @@ pub async fn deliveries_of_in(conn: &mut AnyConnection, filing_id: i64) -> Resul
         .bind(filing_id)
         .fetch_all(conn)
         .await?)
+}
+
+/// The deliveries of several filings, in the caller's transaction.
+pub async fn deliveries_of_filings_in(
+    conn: &mut AnyConnection,
+    filing_ids: &[i64],
+) -> Result<Vec<Delivery>> {
+    if filing_ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let sql = format!(
+        "{DELIVERY} WHERE d.filing_id IN ({}) ORDER BY d.filing_id, d.id",
+        marks(1, filing_ids.len())
+    );
+    let mut q = sqlx::query_as(sqlx::AssertSqlSafe(sql));
+    for id in filing_ids {
+        q = q.bind(*id);
+    }
+    Ok(q.fetch_all(conn).await?)
 }
 
 /// The deliveries of several filings at once (a page of the desk).
@@ -710,6 +794,60 @@ pub async fn update_delivery_in(
     Ok(())
 }
 
+/// [`update_delivery_in`] for several deliveries, in one statement per 100
+/// (`UPDATE ... FROM (VALUES ...)`, which both backends understand). A
+/// delivery changed twice is updated change after change, as one by one.
+pub async fn update_deliveries_in(
+    conn: &mut AnyConnection,
+    updates: &[(i64, DeliveryUpdate<'_>)],
+    now: i64,
+) -> Result<()> {
+    let mut seen = std::collections::HashSet::new();
+    if !updates.iter().all(|(id, _)| seen.insert(*id)) {
+        for (id, u) in updates {
+            update_delivery_in(conn, *id, u, now).await?;
+        }
+        return Ok(());
+    }
+    const COLUMNS: usize = 9;
+    for chunk in updates.chunks(100) {
+        let rows: Vec<String> = (0..chunk.len())
+            .map(|i| format!("({})", marks(2 + COLUMNS * i, COLUMNS)))
+            .collect();
+        // v.column1 id, 2 state, 3 protocol, 4 reason, 5 last_error,
+        // 6 next_poll_at, 7 attempted, 8 polled, 9 reset_attempts
+        let sql = format!(
+            "UPDATE deliveries SET state = v.column2,
+                    protocol = COALESCE(v.column3, deliveries.protocol),
+                    reason = COALESCE(v.column4, deliveries.reason),
+                    last_error = v.column5, next_poll_at = v.column6,
+                    attempts = CASE WHEN v.column9 = 1 THEN 0 ELSE deliveries.attempts + v.column7 END,
+                    polls = deliveries.polls + v.column8,
+                    started_at = CASE WHEN v.column3 IS NOT NULL AND deliveries.started_at IS NULL
+                                      THEN $1 ELSE deliveries.started_at END,
+                    updated_at = $1
+             FROM (VALUES {}) AS v
+             WHERE deliveries.id = v.column1",
+            rows.join(", ")
+        );
+        let mut q = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(now);
+        for (id, u) in chunk {
+            q = q
+                .bind(*id)
+                .bind(u.state)
+                .bind(u.protocol)
+                .bind(u.reason)
+                .bind(u.last_error)
+                .bind(u.next_poll_at)
+                .bind(i64::from(u.attempted))
+                .bind(i64::from(u.polled))
+                .bind(i64::from(u.reset_attempts));
+        }
+        q.execute(&mut *conn).await?;
+    }
+    Ok(())
+}
+
 /// Deliveries whose agency owes news (a protocol or an outcome) and whose
 /// next poll is due.
 pub async fn due_polls(db: &Db, now: i64, limit: i64) -> Result<Vec<Outgoing>> {
@@ -757,6 +895,29 @@ pub async fn add_event_in(
     Ok(())
 }
 
+/// Several events by the system (no actor) at once: (delivery, kind, detail).
+pub async fn add_events_in(
+    conn: &mut AnyConnection,
+    events: &[(i64, String, String)],
+    now: i64,
+) -> Result<()> {
+    for chunk in events.chunks(200) {
+        let rows: Vec<String> = (0..chunk.len())
+            .map(|i| format!("(${}, $1, ${}, ${}, NULL)", 2 + 3 * i, 3 + 3 * i, 4 + 3 * i))
+            .collect();
+        let sql = format!(
+            "INSERT INTO delivery_events (delivery_id, at, kind, detail, actor_id) VALUES {}",
+            rows.join(", ")
+        );
+        let mut q = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(now);
+        for (delivery, kind, detail) in chunk {
+            q = q.bind(*delivery).bind(kind.as_str()).bind(detail.as_str());
+        }
+        q.execute(&mut *conn).await?;
+    }
+    Ok(())
+}
+
 pub async fn events_of_filing(db: &Db, filing_id: i64) -> Result<Vec<DeliveryEvent>> {
     Ok(sqlx::query_as(
         "SELECT e.id, e.delivery_id, c.name AS connector_name, e.at, e.kind, e.detail,
@@ -800,6 +961,26 @@ pub async fn filing_contacts_in(conn: &mut AnyConnection, filing_id: i64) -> Res
     .bind(filing_id)
     .fetch_all(conn)
     .await?)
+}
+
+/// [`filing_contacts_in`] for several filings: (filing, address).
+pub async fn filing_contacts_many_in(
+    conn: &mut AnyConnection,
+    filing_ids: &[i64],
+) -> Result<Vec<(i64, String)>> {
+    if filing_ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let sql = format!(
+        "SELECT DISTINCT f.id, u.email FROM filings f JOIN users u ON u.id IN (f.owner_id, f.prepared_by)
+         WHERE f.id IN ({}) AND u.email <> '' ORDER BY f.id, u.email",
+        marks(1, filing_ids.len())
+    );
+    let mut q = sqlx::query_as(sqlx::AssertSqlSafe(sql));
+    for id in filing_ids {
+        q = q.bind(*id);
+    }
+    Ok(q.fetch_all(conn).await?)
 }
 
 // ---------------------------------------------------------------- demo helpers

@@ -40,6 +40,10 @@ pub async fn enqueue(conn: &mut AnyConnection, kind: &str, payload: &str, now: i
 }
 
 /// Claims up to `limit` due items for `lease_micros`, counting the attempt.
+/// Oldest due first: the order of the `outbox_due` index (state,
+/// next_attempt_at; SQLite breaks ties by rowid, the id), so a claim reads a
+/// few index entries instead of sorting every pending item, and never walks
+/// past the items already sent.
 pub async fn claim_due(
     db: &Db,
     now: i64,
@@ -55,7 +59,7 @@ pub async fn claim_due(
          WHERE id IN (SELECT id FROM outbox
                       WHERE state = 'pending' AND next_attempt_at <= $2
                         AND (lease_until IS NULL OR lease_until <= $2)
-                      ORDER BY id LIMIT $3{lock})
+                      ORDER BY next_attempt_at, id LIMIT $3{lock})
          RETURNING {COLUMNS}"
     );
     let mut items: Vec<OutboxItem> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
@@ -198,5 +202,47 @@ pub async fn reschedule_in(conn: &mut AnyConnection, id: i64, error: &str, at: i
     .bind(error)
     .execute(conn)
     .await?;
+    Ok(())
+}
+
+/// [`mark_sent_in`] for several items: one statement.
+pub async fn mark_sent_many_in(conn: &mut AnyConnection, ids: &[i64], now: i64) -> Result<()> {
+    for chunk in ids.chunks(500) {
+        let placeholders: Vec<String> = (2..chunk.len() + 2).map(|i| format!("${i}")).collect();
+        let sql = format!(
+            "UPDATE outbox SET state = 'sent', done_at = $1, lease_until = NULL, last_error = NULL
+             WHERE id IN ({})",
+            placeholders.join(", ")
+        );
+        let mut q = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(now);
+        for id in chunk {
+            q = q.bind(*id);
+        }
+        q.execute(&mut *conn).await?;
+    }
+    Ok(())
+}
+
+/// [`enqueue`] for several payloads of one kind: one statement.
+pub async fn enqueue_many(
+    conn: &mut AnyConnection,
+    kind: &str,
+    payloads: &[String],
+    now: i64,
+) -> Result<()> {
+    for chunk in payloads.chunks(500) {
+        let rows: Vec<String> = (0..chunk.len())
+            .map(|i| format!("($1, ${}, 'pending', 0, $2, $2)", i + 3))
+            .collect();
+        let sql = format!(
+            "INSERT INTO outbox (kind, payload, state, attempts, next_attempt_at, created_at) VALUES {}",
+            rows.join(", ")
+        );
+        let mut q = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(kind).bind(now);
+        for p in chunk {
+            q = q.bind(p.as_str());
+        }
+        q.execute(&mut *conn).await?;
+    }
     Ok(())
 }

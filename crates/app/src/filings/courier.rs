@@ -7,6 +7,7 @@
 //! settles, so a crash at any point re-sends under the same key at worst,
 //! and the agency answers with what it recorded the first time.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -24,9 +25,9 @@ use sportello_store::filings::{self as store, DeliveryUpdate, Outgoing};
 use sportello_store::{AnyConnection, Db, StoreError, outbox};
 use tokio::sync::Mutex;
 
-use crate::mail::MailMessage;
+use crate::mail::{MailMessage, OUTBOX_KIND as MAIL};
 use crate::security::random_token;
-use crate::{AppError, now_micros, queue_mail};
+use crate::{AppError, now_micros};
 
 pub const OUTBOX_KIND: &str = "filing.delivery";
 const SIGNING_ALG: &str = "ES256";
@@ -209,19 +210,22 @@ impl Courier {
         }
         let now = now_micros();
         let mut tx = self.db.begin_write().await?;
-        let mut done = 0;
+        let filings: Vec<i64> = answers
+            .iter()
+            .filter_map(|(_, d, a)| a.as_ref().and(d.as_ref()).map(|d| d.filing_id))
+            .collect();
+        let mut recorder = Recorder::load(&mut tx, &filings, self.poll_every, now).await?;
+        let mut settled = Vec::new();
         for (outbox_id, d, answer) in answers {
             let item = items.iter().find(|i| i.id == outbox_id);
             match (d, answer) {
                 (Some(d), Some(Answer::News(news))) => {
                     // A contradiction from the agency's own answer is logged; the
                     // item is settled either way (retrying would repeat it).
-                    if let Err(e) =
-                        apply_news_in(&mut tx, d.id, &news, "delivery", self.poll_every, now).await
-                    {
+                    if let Err(e) = recorder.news(d.id, &news, "delivery") {
                         tracing::warn!(delivery = d.id, error = %e, "agency answer not recorded");
                     }
-                    outbox::mark_sent_in(&mut tx, outbox_id, now).await?;
+                    settled.push(outbox_id);
                 }
                 (Some(d), Some(Answer::Failure { error, permanent })) => {
                     let attempts = item.map_or(1, |i| i.attempts).max(1);
@@ -230,8 +234,7 @@ impl Courier {
                     } else {
                         policy.after_failure(attempts as u32, crate::worker::jitter(d.id, attempts))
                     };
-                    let give_up = decision == AfterFailure::GiveUp;
-                    record_failure_in(&mut tx, &d, &error, give_up, now).await?;
+                    recorder.failure(d.id, &error, decision == AfterFailure::GiveUp)?;
                     match decision {
                         AfterFailure::RetryIn(wait) => {
                             outbox::reschedule_in(
@@ -242,16 +245,16 @@ impl Courier {
                             )
                             .await?
                         }
-                        AfterFailure::GiveUp => {
-                            outbox::mark_sent_in(&mut tx, outbox_id, now).await?
-                        }
+                        AfterFailure::GiveUp => settled.push(outbox_id),
                     }
                 }
                 // Unknown delivery, or no longer in flight (answered meanwhile).
-                _ => outbox::mark_sent_in(&mut tx, outbox_id, now).await?,
+                _ => settled.push(outbox_id),
             }
-            done += 1;
         }
+        let done = items.len();
+        recorder.flush(&mut tx).await?;
+        outbox::mark_sent_many_in(&mut tx, &settled, now).await?;
         tx.commit().await.map_err(StoreError::from)?;
         Ok(done)
     }
@@ -423,190 +426,311 @@ pub(crate) async fn apply_news_in(
     poll_every: Duration,
     now: i64,
 ) -> Result<bool, NewsError> {
-    let d = store::delivery_in(tx, delivery_id)
+    let filing_id = store::delivery_in(tx, delivery_id)
         .await?
-        .ok_or(NewsError::UnknownDelivery)?;
-    store::lock_filing_in(tx, d.filing_id, now).await?;
-    let current: DeliveryState = d.state.parse().map_err(AppError::Internal)?;
-    let change = rules::on_news(
-        &DeliveryRule {
-            state: current,
-            protocol: d.protocol.clone(),
-        },
-        news,
-    )?;
-    let Change::To {
-        state,
-        protocol,
-        reason,
-    } = change
-    else {
-        return Ok(false);
-    };
-    store::update_delivery_in(
-        tx,
-        d.id,
-        &DeliveryUpdate {
-            state: state.code(),
-            protocol: protocol.as_deref(),
-            reason: reason.as_deref(),
-            next_poll_at: next_poll(state, 0, poll_every, now),
-            ..Default::default()
-        },
-        now,
-    )
-    .await?;
-    let detail = match (&protocol, &reason) {
-        (_, Some(r)) => r.clone(),
-        (Some(p), None) if state == DeliveryState::TakenInCharge => format!("protocollo {p}"),
-        _ => String::new(),
-    };
-    store::add_event_in(
-        tx,
-        d.id,
-        &format!("{}:{source}", state.code()),
-        &detail,
-        None,
-        now,
-    )
-    .await?;
-    notify_in(
-        tx,
-        d.filing_id,
-        Some((&d.connector_name, state, reason.as_deref())),
-        now,
-    )
-    .await?;
-    Ok(true)
+        .ok_or(NewsError::UnknownDelivery)?
+        .filing_id;
+    let mut r = Recorder::load(tx, &[filing_id], poll_every, now).await?;
+    let changed = r.news(delivery_id, news, source)?;
+    r.flush(tx).await?;
+    Ok(changed)
 }
 
-/// A technical failure recorded on the delivery: retrying, or failed for good.
-async fn record_failure_in(
-    tx: &mut AnyConnection,
-    d: &Outgoing,
-    error: &str,
-    give_up: bool,
+/// A filing as the recorder needs it.
+struct FilingState {
+    filing: store::Filing,
+    /// Whom to tell (owner and preparer); nobody is told when empty.
+    contacts: Vec<String>,
+    /// Its deliveries' ids, in order.
+    deliveries: Vec<i64>,
+}
+
+/// One delivery's change, as [`store::update_delivery_in`] writes it.
+struct Write {
+    delivery_id: i64,
+    state: &'static str,
+    protocol: Option<String>,
+    reason: Option<String>,
+    last_error: Option<String>,
+    next_poll_at: Option<i64>,
+    attempted: bool,
+}
+
+/// Records what happened to the deliveries of some filings, in the caller's
+/// transaction and with few statements: the filings are locked once (so
+/// concurrent changes to their deliveries are serialized and the "all
+/// started" mail goes once), their deliveries read once, the rules applied
+/// in memory one piece of news after the other, and the changes, events and
+/// mails written at [`Recorder::flush`]. One recorder serves a batch of
+/// deliveries as well as one callback or poll, so the effects are the same.
+pub(crate) struct Recorder {
+    poll_every: Duration,
     now: i64,
-) -> Result<(), AppError> {
-    let Some(current) = store::delivery_in(tx, d.id).await? else {
-        return Ok(());
-    };
-    store::lock_filing_in(tx, d.filing_id, now).await?;
-    let state: DeliveryState = current.state.parse().map_err(AppError::Internal)?;
-    let change = rules::on_attempt(
-        &DeliveryRule {
-            state,
-            protocol: current.protocol.clone(),
-        },
-        &Attempt::Failed { give_up },
-    )
-    .map_err(|e| AppError::Internal(e.to_string()))?;
-    let Change::To { state: next, .. } = change else {
-        return Ok(());
-    };
-    store::update_delivery_in(
-        tx,
-        d.id,
-        &DeliveryUpdate {
-            state: next.code(),
-            last_error: Some(error),
-            attempted: true,
-            ..Default::default()
-        },
-        now,
-    )
-    .await?;
-    if next == DeliveryState::Failed {
-        store::add_event_in(tx, d.id, "failed", error, None, now).await?;
-        notify_in(
-            tx,
-            d.filing_id,
-            Some((&current.connector_name, next, Some(error))),
+    deliveries: HashMap<i64, store::Delivery>,
+    filings: HashMap<i64, FilingState>,
+    writes: Vec<Write>,
+    /// (delivery, kind, detail)
+    events: Vec<(i64, String, String)>,
+    mails: Vec<MailMessage>,
+    notified: Vec<i64>,
+}
+
+impl Recorder {
+    /// Locks the filings and reads them with their deliveries and contacts.
+    pub(crate) async fn load(
+        tx: &mut AnyConnection,
+        filing_ids: &[i64],
+        poll_every: Duration,
+        now: i64,
+    ) -> Result<Recorder, AppError> {
+        let mut ids = filing_ids.to_vec();
+        ids.sort_unstable();
+        ids.dedup();
+        store::lock_filings_in(tx, &ids, now).await?;
+        let mut filings: HashMap<i64, FilingState> = store::filings_in(tx, &ids)
+            .await?
+            .into_iter()
+            .map(|f| {
+                (
+                    f.id,
+                    FilingState {
+                        filing: f,
+                        contacts: Vec::new(),
+                        deliveries: Vec::new(),
+                    },
+                )
+            })
+            .collect();
+        for (filing, address) in store::filing_contacts_many_in(tx, &ids).await? {
+            if let Some(f) = filings.get_mut(&filing) {
+                f.contacts.push(address);
+            }
+        }
+        let mut deliveries = HashMap::new();
+        for d in store::deliveries_of_filings_in(tx, &ids).await? {
+            if let Some(f) = filings.get_mut(&d.filing_id) {
+                f.deliveries.push(d.id);
+            }
+            deliveries.insert(d.id, d);
+        }
+        Ok(Recorder {
+            poll_every,
             now,
-        )
-        .await?;
+            deliveries,
+            filings,
+            writes: Vec::new(),
+            events: Vec::new(),
+            mails: Vec::new(),
+            notified: Vec::new(),
+        })
     }
-    Ok(())
-}
 
-/// Mails about a filing after a delivery changed: when every recipient has
-/// taken charge (once), and when a delivery needs the user's action.
-async fn notify_in(
-    tx: &mut AnyConnection,
-    filing_id: i64,
-    changed: Option<(&str, DeliveryState, Option<&str>)>,
-    now: i64,
-) -> Result<(), AppError> {
-    let Some(filing) = store::filing_in(tx, filing_id).await? else {
-        return Ok(());
-    };
-    let reference = filing.reference.clone().unwrap_or_default();
-    let to = store::filing_contacts_in(tx, filing_id).await?;
-    if to.is_empty() {
-        return Ok(());
-    }
-    if let Some((agency, state, why)) = changed
-        && state.needs_action()
-    {
-        let what = if state == DeliveryState::Failed {
-            "non è stato possibile consegnarla. Dalla scrivania puoi reinviarla a questo solo destinatario."
-        } else {
-            "l'ente l'ha respinta."
+    /// News from the agency (`source`: delivery, callback, poll): the state
+    /// change, its event, the next poll and the mails. Returns whether
+    /// anything changed; a contradiction changes nothing.
+    pub(crate) fn news(
+        &mut self,
+        delivery_id: i64,
+        news: &News,
+        source: &str,
+    ) -> Result<bool, NewsError> {
+        let now = self.now;
+        let d = self
+            .deliveries
+            .get_mut(&delivery_id)
+            .ok_or(NewsError::UnknownDelivery)?;
+        let current: DeliveryState = d.state.parse().map_err(AppError::Internal)?;
+        let change = rules::on_news(
+            &DeliveryRule {
+                state: current,
+                protocol: d.protocol.clone(),
+            },
+            news,
+        )?;
+        let Change::To {
+            state,
+            protocol,
+            reason,
+        } = change
+        else {
+            return Ok(false);
         };
-        queue_mail(
-            tx,
-            &MailMessage {
+        let next_poll_at = next_poll(state, 0, self.poll_every, now);
+        d.state = state.code().to_string();
+        if let Some(p) = &protocol {
+            d.started_at = d.started_at.or(Some(now));
+            d.protocol = Some(p.clone());
+        }
+        if let Some(r) = &reason {
+            d.reason = Some(r.clone());
+        }
+        d.last_error = None;
+        d.next_poll_at = next_poll_at;
+        d.updated_at = now;
+        let (filing_id, agency) = (d.filing_id, d.connector_name.clone());
+        let detail = match (&protocol, &reason) {
+            (_, Some(r)) => r.clone(),
+            (Some(p), None) if state == DeliveryState::TakenInCharge => format!("protocollo {p}"),
+            _ => String::new(),
+        };
+        self.events
+            .push((delivery_id, format!("{}:{source}", state.code()), detail));
+        self.notify(filing_id, &agency, state, reason.as_deref());
+        self.writes.push(Write {
+            delivery_id,
+            state: state.code(),
+            protocol,
+            reason,
+            last_error: None,
+            next_poll_at,
+            attempted: false,
+        });
+        Ok(true)
+    }
+
+    /// A technical failure of an attempt: retrying, or failed for good (the
+    /// user is told). Nothing changes for a delivery no longer in flight.
+    fn failure(&mut self, delivery_id: i64, error: &str, give_up: bool) -> Result<(), AppError> {
+        let now = self.now;
+        let Some(d) = self.deliveries.get_mut(&delivery_id) else {
+            return Ok(());
+        };
+        let state: DeliveryState = d.state.parse().map_err(AppError::Internal)?;
+        let change = rules::on_attempt(
+            &DeliveryRule {
+                state,
+                protocol: d.protocol.clone(),
+            },
+            &Attempt::Failed { give_up },
+        )
+        .map_err(|e| AppError::Internal(e.to_string()))?;
+        let Change::To { state: next, .. } = change else {
+            return Ok(());
+        };
+        d.state = next.code().to_string();
+        d.last_error = Some(error.to_string());
+        d.next_poll_at = None;
+        d.attempts += 1;
+        d.updated_at = now;
+        let (filing_id, agency) = (d.filing_id, d.connector_name.clone());
+        if next == DeliveryState::Failed {
+            self.events
+                .push((delivery_id, "failed".into(), error.to_string()));
+            self.notify(filing_id, &agency, next, Some(error));
+        }
+        self.writes.push(Write {
+            delivery_id,
+            state: next.code(),
+            protocol: None,
+            reason: None,
+            last_error: Some(error.to_string()),
+            next_poll_at: None,
+            attempted: true,
+        });
+        Ok(())
+    }
+
+    /// Mails about a filing after one of its deliveries changed: when it
+    /// needs the user's action, and when every recipient has taken charge
+    /// (once).
+    fn notify(&mut self, filing_id: i64, agency: &str, state: DeliveryState, why: Option<&str>) {
+        let Some(f) = self.filings.get_mut(&filing_id) else {
+            return;
+        };
+        if f.contacts.is_empty() {
+            return;
+        }
+        let reference = f.filing.reference.clone().unwrap_or_default();
+        if state.needs_action() {
+            let what = if state == DeliveryState::Failed {
+                "non è stato possibile consegnarla. Dalla scrivania puoi reinviarla a questo solo destinatario."
+            } else {
+                "l'ente l'ha respinta."
+            };
+            self.mails.push(MailMessage {
                 from: None,
-                to: to.clone(),
+                to: f.contacts.clone(),
                 subject: format!("Pratica {reference}: azione richiesta per {agency}"),
                 body: format!(
                     "La pratica {reference} ({}) richiede la tua attenzione: per {agency} {what}\n\nMotivo: {}\n\nApri «La mia scrivania» per i dettagli.\n\nSportello",
-                    filing.service_name,
+                    f.filing.service_name,
                     why.unwrap_or("non indicato")
                 ),
-            },
-            now,
-        )
-        .await?;
-    }
-    if filing.all_started_notified == 0 {
-        let deliveries = store::deliveries_of_in(tx, filing_id).await?;
+            });
+        }
+        if f.filing.all_started_notified != 0 {
+            return;
+        }
+        let deliveries: Vec<&store::Delivery> = f
+            .deliveries
+            .iter()
+            .filter_map(|id| self.deliveries.get(id))
+            .collect();
         let states: Vec<DeliveryState> = deliveries
             .iter()
             .filter_map(|d| d.state.parse().ok())
             .collect();
         // A payload the agency refused (rejected, no protocol) was never
         // taken in charge there.
-        if rules::all_started(&states) && deliveries.iter().all(|d| d.protocol.is_some()) {
-            let lines: Vec<String> = deliveries
-                .iter()
-                .map(|d| {
-                    format!(
-                        "- {}: protocollo {}",
-                        d.connector_name,
-                        d.protocol.as_deref().unwrap_or("—")
-                    )
-                })
-                .collect();
-            queue_mail(
-                tx,
-                &MailMessage {
-                    from: None,
-                    to,
-                    subject: format!("Pratica {reference}: presa in carico da tutti gli enti"),
-                    body: format!(
-                        "La pratica {reference} ({}) è stata presa in carico da tutti gli enti destinatari:\n\n{}\n\nDa ora risulta avviata presso ciascuno di essi.\n\nSportello",
-                        filing.service_name,
-                        lines.join("\n")
-                    ),
-                },
-                now,
-            )
-            .await?;
-            store::set_all_started_notified_in(tx, filing_id).await?;
+        if !rules::all_started(&states) || deliveries.iter().any(|d| d.protocol.is_none()) {
+            return;
         }
+        let lines: Vec<String> = deliveries
+            .iter()
+            .map(|d| {
+                format!(
+                    "- {}: protocollo {}",
+                    d.connector_name,
+                    d.protocol.as_deref().unwrap_or("—")
+                )
+            })
+            .collect();
+        self.mails.push(MailMessage {
+            from: None,
+            to: f.contacts.clone(),
+            subject: format!("Pratica {reference}: presa in carico da tutti gli enti"),
+            body: format!(
+                "La pratica {reference} ({}) è stata presa in carico da tutti gli enti destinatari:\n\n{}\n\nDa ora risulta avviata presso ciascuno di essi.\n\nSportello",
+                f.filing.service_name,
+                lines.join("\n")
+            ),
+        });
+        f.filing.all_started_notified = 1;
+        self.notified.push(filing_id);
     }
-    Ok(())
+
+    /// Writes what was recorded, in the caller's transaction.
+    pub(crate) async fn flush(self, tx: &mut AnyConnection) -> Result<(), AppError> {
+        let updates: Vec<(i64, DeliveryUpdate)> = self
+            .writes
+            .iter()
+            .map(|w| {
+                (
+                    w.delivery_id,
+                    DeliveryUpdate {
+                        state: w.state,
+                        protocol: w.protocol.as_deref(),
+                        reason: w.reason.as_deref(),
+                        last_error: w.last_error.as_deref(),
+                        next_poll_at: w.next_poll_at,
+                        attempted: w.attempted,
+                        ..Default::default()
+                    },
+                )
+            })
+            .collect();
+        store::update_deliveries_in(tx, &updates, self.now).await?;
+        store::add_events_in(tx, &self.events, self.now).await?;
+        let mails = self
+            .mails
+            .iter()
+            .map(serde_json::to_string)
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| AppError::Internal(e.to_string()))?;
+        outbox::enqueue_many(tx, MAIL, &mails, self.now).await?;
+        store::set_all_started_notified_many_in(tx, &self.notified).await?;
+        Ok(())
+    }
 }
 
 /// Why news could not be recorded.
