@@ -196,7 +196,11 @@ impl App {
             ));
         }
         let form = match FormSpec::parse(&input.form_spec) {
-            Ok(f) if f.fields.iter().any(|f| RESERVED_KEYS.contains(&f.key.as_str())) => {
+            Ok(f)
+                if f.fields
+                    .iter()
+                    .any(|f| RESERVED_KEYS.contains(&f.key.as_str())) =>
+            {
                 problems.push((
                     "form_spec".into(),
                     format!(

@@ -1519,8 +1519,14 @@ async fn admin_defines_services_and_connectors_with_clear_errors() {
     assert_eq!(keys, ["recipients[0].mapping"]);
     // A form key the form page uses for itself.
     let mut reserved = pec_service(vec![inps_recipient("azienda.pec = pec")]);
-    reserved.form_spec.push_str("\nazione | Azione | testo | facoltativo");
-    let keys = invalid_keys(t.app.save_integrated_service(Some(&giulia), reserved, &o).await);
+    reserved
+        .form_spec
+        .push_str("\nazione | Azione | testo | facoltativo");
+    let keys = invalid_keys(
+        t.app
+            .save_integrated_service(Some(&giulia), reserved, &o)
+            .await,
+    );
     assert_eq!(keys, ["form_spec"]);
     // An unknown connector, and an unknown authorization, reported together.
     let keys = invalid_keys(
