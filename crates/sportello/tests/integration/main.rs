@@ -10,6 +10,7 @@ mod delegation;
 mod demo_rp;
 mod desk;
 mod filings;
+mod filings_crash;
 mod identity;
 mod imap;
 mod import;

@@ -1,0 +1,489 @@
+//! Crash safety of the deliveries to the agencies, with real processes: a
+//! standalone `sportello demo-agency` takes the deliveries of 1,000 filings
+//! (3,000 deliveries, queued in the outbox by the library use case with no
+//! server running), while `sportello serve` is killed with SIGKILL again and
+//! again in the middle of delivering, then left to finish.
+//!
+//! Whatever the kills interrupt, every delivery must be filed exactly once
+//! at its agency (a resend after a kill goes out under the same idempotency
+//! key and the agency answers with what it recorded: a "repeat"), and the
+//! portal must record the protocol number the agency gave for that key.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+use sportello_app::security::token_hash;
+use sportello_app::{App, Origin, demo};
+use sportello_store::Db;
+
+use crate::harness::{backend, free_port, fresh_database, test_config};
+
+const FILINGS: usize = 1_000;
+const DELIVERIES: i64 = 3 * FILINGS as i64;
+/// Roberto Esposito, owner of an enterprise, enabled at all three agencies.
+const ROBERTO: &str = "SPSRRT77P03D548A";
+/// (connector code, path at the demo agency, key in its /stats)
+const AGENCIES: [(&str, &str, &str); 3] = [
+    ("INPS", "inps", "INPS"),
+    ("INAIL", "inail", "INAIL"),
+    ("CCIAA-FERA", "cciaa", "CCIAA"),
+];
+const KILLS: usize = 5;
+/// No delivery recorded for this long: the test fails with diagnostics.
+const STALL: Duration = Duration::from_secs(60);
+/// Tasks submitting the filings through the library.
+const SUBMITTERS: usize = 4;
+
+/// A child `sportello` process: stderr to a log file (appended across
+/// restarts), stdout read to the end by a thread; killed when dropped.
+struct Proc {
+    child: Child,
+    log: PathBuf,
+    /// The address after "in ascolto su", once `serve` prints it.
+    ready: std::sync::mpsc::Receiver<String>,
+}
+
+impl Proc {
+    fn spawn(args: &[&str], envs: &[(&str, String)], log: &Path) -> Proc {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_sportello"));
+        // Only what this test sets: nothing from the shell's SPORTELLO_* variables.
+        for (k, _) in std::env::vars_os() {
+            if k.to_string_lossy().starts_with("SPORTELLO_") {
+                cmd.env_remove(k);
+            }
+        }
+        cmd.args(args)
+            .env("SPORTELLO_LOG", "warn")
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::from(
+                std::fs::OpenOptions::new()
+                    .create(true)
+                    .append(true)
+                    .open(log)
+                    .unwrap(),
+            ));
+        for (k, v) in envs {
+            cmd.env(k, v);
+        }
+        let mut child = cmd.spawn().expect("start sportello");
+        let stdout = child.stdout.take().unwrap();
+        let (tx, ready) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                if let Some((_, rest)) = line.split_once("in ascolto su ") {
+                    let _ = tx.send(rest.split_whitespace().next().unwrap_or("").to_string());
+                }
+            }
+        });
+        Proc {
+            child,
+            log: log.to_path_buf(),
+            ready,
+        }
+    }
+
+    /// Waits for `serve` to say it listens.
+    async fn wait_listening(&mut self) {
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            if self.ready.try_recv().is_ok() {
+                return;
+            }
+            let exited = !matches!(self.child.try_wait(), Ok(None));
+            assert!(
+                !exited && Instant::now() < deadline,
+                "sportello serve did not start:\n{}",
+                tail(&self.log)
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
+    /// SIGKILL: no shutdown of any kind.
+    fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for Proc {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+fn tail(log: &Path) -> String {
+    let text = std::fs::read_to_string(log).unwrap_or_default();
+    let lines: Vec<&str> = text.lines().collect();
+    lines[lines.len().saturating_sub(40)..].join("\n")
+}
+
+async fn wait_port(port: u16, log: &Path) {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while tokio::net::TcpStream::connect(("127.0.0.1", port))
+        .await
+        .is_err()
+    {
+        assert!(
+            Instant::now() < deadline,
+            "nothing listens on {port}:\n{}",
+            tail(log)
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// xorshift64*, seeded at random and printed, for the kill instants.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
+    }
+}
+
+fn values(n: usize) -> BTreeMap<String, String> {
+    [
+        ("codice_fiscale", "01234567897".to_string()),
+        ("denominazione", format!("Estense Costruzioni {n} S.r.l.")),
+        ("forma_giuridica", "S.r.l.".into()),
+        ("sede_comune", "Ferrara".into()),
+        ("sede_indirizzo", format!("Via Garibaldi {}", n + 1)),
+        ("data_inizio", "01/12/2026".into()),
+        ("ateco", "41.20.00".into()),
+        (
+            "descrizione_attivita",
+            "Costruzione di edifici residenziali e non residenziali".into(),
+        ),
+        ("dipendenti", "4".into()),
+        ("pec", "estense@pec.example.it".into()),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_string(), v))
+    .collect()
+}
+
+async fn taken_in_charge(db: &Db) -> i64 {
+    sqlx::query_scalar("SELECT COUNT(*) FROM deliveries WHERE state = 'taken_in_charge'")
+        .fetch_one(db.pool())
+        .await
+        .unwrap()
+}
+
+async fn get_json(url: &str) -> Value {
+    reqwest::get(url).await.unwrap().json().await.unwrap()
+}
+
+/// What the portal and the agency hold, for a failure message.
+async fn diagnostics(db: &Db, agency: &str, log: &Path) -> String {
+    let deliveries: Vec<(String, i64)> =
+        sqlx::query_as("SELECT state, COUNT(*) FROM deliveries GROUP BY state ORDER BY state")
+            .fetch_all(db.pool())
+            .await
+            .unwrap_or_default();
+    let outbox: Vec<(String, String, i64)> = sqlx::query_as(
+        "SELECT kind, state, COUNT(*) FROM outbox GROUP BY kind, state ORDER BY kind, state",
+    )
+    .fetch_all(db.pool())
+    .await
+    .unwrap_or_default();
+    let errors: Vec<(String, i64)> = sqlx::query_as(
+        "SELECT COALESCE(last_error, ''), COUNT(*) FROM deliveries
+         WHERE state <> 'taken_in_charge' GROUP BY last_error",
+    )
+    .fetch_all(db.pool())
+    .await
+    .unwrap_or_default();
+    let stats = match reqwest::get(format!("{agency}/stats")).await {
+        Ok(r) => r.text().await.unwrap_or_default(),
+        Err(e) => e.to_string(),
+    };
+    format!(
+        "deliveries by state: {deliveries:?}\noutbox: {outbox:?}\nerrors: {errors:?}\n\
+         agency stats: {stats}\nserver log (tail):\n{}",
+        tail(log)
+    )
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn sigkill_while_delivering_1000_filings_delivers_each_exactly_once() {
+    let started = Instant::now();
+    let dir = tempfile::tempdir().unwrap();
+    let url = fresh_database(dir.path()).await;
+    let (portal_port, agency_port) = (free_port(), free_port());
+    let portal = format!("http://127.0.0.1:{portal_port}");
+    let agency = format!("http://127.0.0.1:{agency_port}");
+    let token = format!("crash-{}", uuid::Uuid::new_v4().simple());
+
+    // The simulated agencies, in a process of their own: they outlive every kill.
+    let agency_log = dir.path().join("agency.log");
+    let _agencies = Proc::spawn(
+        &[
+            "demo-agency",
+            "--listen",
+            &format!("127.0.0.1:{agency_port}"),
+            "--portal-url",
+            &portal,
+            "--callback-token",
+            &token,
+        ],
+        &[],
+        &agency_log,
+    );
+    wait_port(agency_port, &agency_log).await;
+
+    // The demo world, its connectors pointed at the standalone agencies.
+    let mut config = test_config(dir.path());
+    config.database_url = url.clone();
+    config.public_base_url = portal.clone();
+    let db = Db::connect(&url).await.unwrap();
+    db.migrate().await.unwrap();
+    let app = App::new(config, db.clone()).await.unwrap();
+    demo::seed(&app).await.unwrap();
+    app.oidc_ensure_keys().await.unwrap();
+    for (code, segment, _) in AGENCIES {
+        let done = sqlx::query(
+            "UPDATE agency_connectors SET endpoint = $1, callback_token_hash = $2 WHERE code = $3",
+        )
+        .bind(format!("{agency}/{segment}/pratiche"))
+        .bind(token_hash(&token))
+        .bind(code)
+        .execute(db.pool())
+        .await
+        .unwrap();
+        assert_eq!(done.rows_affected(), 1, "connector {code}");
+    }
+
+    // 1,000 filings sent with no server running: 3,000 deliveries wait in the outbox.
+    let login = app
+        .login(ROBERTO, demo::DEMO_PASSWORD, &Origin::default())
+        .await
+        .unwrap();
+    let roberto = Arc::new(
+        app.session_user(&login.session_token)
+            .await
+            .unwrap()
+            .unwrap(),
+    );
+    let submitters: Vec<_> = (0..SUBMITTERS)
+        .map(|task| {
+            let (app, roberto) = (app.clone(), roberto.clone());
+            tokio::spawn(async move {
+                for n in (task..FILINGS).step_by(SUBMITTERS) {
+                    app.submit_filing(
+                        &roberto,
+                        sportello_app::filings::demo::SERVICE,
+                        roberto.user.id,
+                        None,
+                        &values(n),
+                        &Origin::default(),
+                    )
+                    .await
+                    .unwrap();
+                }
+            })
+        })
+        .collect();
+    for s in submitters {
+        s.await.unwrap();
+    }
+    let queued: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM outbox WHERE kind = 'filing.delivery' AND state = 'pending'",
+    )
+    .fetch_one(db.pool())
+    .await
+    .unwrap();
+    assert_eq!(queued, DELIVERIES);
+    let submitted = started.elapsed();
+
+    // `sportello serve` on the same data: killed mid-delivery, restarted.
+    let server_log = dir.path().join("server.log");
+    let data_dir = dir.path().to_string_lossy().into_owned();
+    let listen = format!("127.0.0.1:{portal_port}");
+    let serve_args = [
+        "--data-dir",
+        &data_dir,
+        "--database-url",
+        &url,
+        "serve",
+        "--listen",
+        &listen,
+        "--public-base-url",
+        &portal,
+    ];
+    let serve_env = [
+        ("SPORTELLO_OUTBOX__LEASE_SECONDS", "2".to_string()),
+        ("SPORTELLO_OUTBOX__WORKERS", "2".to_string()),
+        ("SPORTELLO_OUTBOX__POLL_INTERVAL_MS", "50".to_string()),
+        ("SPORTELLO_OUTBOX__BASE_DELAY_MS", "200".to_string()),
+        ("SPORTELLO_OUTBOX__MAX_DELAY_SECONDS", "2".to_string()),
+        // No polls of the agencies meanwhile: only deliveries.
+        ("SPORTELLO_FILINGS__POLL_SECONDS", "3600".to_string()),
+    ];
+    let seed = (uuid::Uuid::new_v4().as_u128() as u64) | 1;
+    let mut rng = Rng(seed);
+    let mut rounds = Vec::new();
+    for round in 0..KILLS {
+        let before = taken_in_charge(&db).await;
+        // Killed after 0.3 to 1.5 s, or sooner once this run has recorded a
+        // random share of what is left (so that however fast the machine,
+        // every kill finds deliveries still to do).
+        let after = Duration::from_millis(300 + rng.next() % 1_200);
+        let share = (DELIVERIES - before) / (KILLS - round + 1) as i64;
+        let enough = before + share / 2 + (rng.next() % (share as u64 / 2 + 1)) as i64;
+        let mut server = Proc::spawn(&serve_args, &serve_env, &server_log);
+        server.wait_listening().await;
+        let at = Instant::now();
+        while at.elapsed() < after && taken_in_charge(&db).await < enough {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        server.kill();
+        let after = taken_in_charge(&db).await;
+        rounds.push((at.elapsed().as_millis(), before, after));
+        assert!(
+            after < DELIVERIES,
+            "every delivery was recorded before kill {} of {KILLS} (rounds: {rounds:?}): \
+             the kills no longer hit the deliveries",
+            rounds.len()
+        );
+    }
+    let killed_at = taken_in_charge(&db).await;
+
+    // The last run finishes the work.
+    let finish = Instant::now();
+    let mut server = Proc::spawn(&serve_args, &serve_env, &server_log);
+    server.wait_listening().await;
+    let (mut last, mut progress_at) = (-1, Instant::now());
+    loop {
+        let now = taken_in_charge(&db).await;
+        if now == DELIVERIES {
+            break;
+        }
+        if now != last {
+            (last, progress_at) = (now, Instant::now());
+        }
+        if progress_at.elapsed() > STALL {
+            panic!(
+                "no delivery recorded for {STALL:?} ({now} of {DELIVERIES} taken in charge)\n{}",
+                diagnostics(&db, &agency, &server_log).await
+            );
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let finished = finish.elapsed();
+    server.kill();
+
+    // The portal: every delivery settled once, with its outbox item.
+    let left: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM outbox WHERE kind = 'filing.delivery' AND state <> 'sent'",
+    )
+    .fetch_one(db.pool())
+    .await
+    .unwrap();
+    assert_eq!(
+        left,
+        0,
+        "filing.delivery items pending or dead\n{}",
+        diagnostics(&db, &agency, &server_log).await
+    );
+    let (events, recorded): (i64, i64) = sqlx::query_as(
+        "SELECT COUNT(*), COUNT(DISTINCT delivery_id) FROM delivery_events
+         WHERE kind LIKE 'taken_in_charge:%'",
+    )
+    .fetch_one(db.pool())
+    .await
+    .unwrap();
+    assert_eq!(
+        (events, recorded),
+        (DELIVERIES, DELIVERIES),
+        "one taken-in-charge event per delivery"
+    );
+    let mails: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM outbox WHERE kind = 'mail'
+         AND payload LIKE '%presa in carico da tutti gli enti%'",
+    )
+    .fetch_one(db.pool())
+    .await
+    .unwrap();
+    assert_eq!(
+        mails, FILINGS as i64,
+        "one «taken in charge by all» mail per filing"
+    );
+
+    // The agencies: each filing once, and the portal holds their protocols.
+    let stats = get_json(&format!("{agency}/stats")).await;
+    let mut protocols = HashSet::new();
+    let mut repeats = 0;
+    for (code, segment, key) in AGENCIES {
+        let s = &stats[key];
+        let n = |f: &str| s[f].as_u64().unwrap_or_else(|| panic!("{f} in {stats}"));
+        assert_eq!(n("filings"), FILINGS as u64, "{key}: {stats}");
+        assert_eq!(n("bad_signatures"), 0, "{key}: {stats}");
+        assert_eq!(
+            n("filings") + n("repeats"),
+            n("requests"),
+            "{key}: every accepted request is a filing or a repeat: {stats}"
+        );
+        repeats += n("repeats");
+        let listed = get_json(&format!("{agency}/{segment}/pratiche")).await;
+        let listed = listed.as_array().unwrap();
+        assert_eq!(listed.len(), FILINGS, "{key}");
+        let at_agency: HashMap<&str, &str> = listed
+            .iter()
+            .map(|f| {
+                let protocol = f["protocol"].as_str().unwrap_or_else(|| panic!("{f}"));
+                assert_eq!(f["state"], "taken_in_charge", "{f}");
+                assert!(
+                    protocols.insert(protocol.to_string()),
+                    "protocol {protocol} given twice"
+                );
+                (f["idempotency_key"].as_str().unwrap(), protocol)
+            })
+            .collect();
+        assert_eq!(at_agency.len(), FILINGS, "{key}: one key per filing");
+        let at_portal: Vec<(String, String, Option<String>)> = sqlx::query_as(
+            "SELECT d.idempotency_key, d.state, d.protocol
+             FROM deliveries d JOIN agency_connectors c ON c.id = d.connector_id
+             WHERE c.code = $1",
+        )
+        .bind(code)
+        .fetch_all(db.pool())
+        .await
+        .unwrap();
+        assert_eq!(at_portal.len(), FILINGS, "{code}");
+        for (k, state, protocol) in &at_portal {
+            assert_eq!(state, "taken_in_charge", "{code} {k}");
+            assert_eq!(
+                protocol.as_deref(),
+                Some(
+                    *at_agency
+                        .get(k.as_str())
+                        .unwrap_or_else(|| panic!("{code}: the agency has no filing with key {k}"))
+                ),
+                "{code} {k}: the portal's protocol is not the agency's"
+            );
+        }
+    }
+    assert_eq!(protocols.len(), DELIVERIES as usize);
+
+    println!(
+        "filings crash test ({}): {FILINGS} filings, {DELIVERIES} deliveries; {KILLS} SIGKILLs \
+         (seed {seed:#x}; ms after start, taken in charge before, after: {rounds:?}); \
+         {killed_at} recorded before the last run, which finished in {:.1} s; \
+         {repeats} repeats at the agencies; submissions took {:.1} s; total {:.1} s",
+        backend(),
+        finished.as_secs_f64(),
+        submitted.as_secs_f64(),
+        started.elapsed().as_secs_f64()
+    );
+    db.close().await;
+}
