@@ -1,0 +1,752 @@
+//! Integrated filings: deliveries per second to the simulated agencies, for
+//! 10,000 filings x 3 recipients, against the simulators' own acceptance rate
+//! measured in the same run on the same machine (the limit; target ≥ 0.5).
+//!
+//! 1. A standalone `sportello demo-agency` process (INPS, INAIL, CCIAA) and a
+//!    fresh data directory seeded with the demo; the connectors point at the
+//!    standalone agencies.
+//! 2. Baseline: `sportello serve` runs with nothing to deliver, only so that
+//!    its `/oidc/jwks` is live; 30,000 deliveries are signed beforehand with
+//!    the portal's active ES256 key, exactly as docs/AGENCY-CONNECTOR.md says
+//!    (`Digest`, `Agid-JWT-Signature` with `signed_headers`, distinct
+//!    `Idempotency-Key` and `jti`), and posted straight to the agencies (round
+//!    robin) from as many concurrent clients as the portal keeps requests in
+//!    flight (`outbox.workers` x `filings.concurrency`). Requests answered 201
+//!    per second.
+//! 3. Measured: the portal stopped, 10,000 filings are sent through the
+//!    library use case `App::submit_filing` as Roberto Esposito, so 30,000
+//!    deliveries wait in the outbox; the agencies are restarted (empty), then
+//!    `sportello serve` starts and the time from "listening" until every
+//!    delivery is taken in charge is measured (the database polled every
+//!    100 ms). Afterwards each agency must hold 10,000 filings.
+//!
+//! Run: `cargo bench -p sportello --bench filings`. SQLite always; with
+//! SPORTELLO_BENCH_DATABASE_URL=postgres://… (or SPORTELLO_TEST_DATABASE_URL)
+//! also PostgreSQL, in a schema created for the run and dropped at the end.
+//! Arguments `SPORTELLO_SECTION__KEY=value` are passed to `sportello serve`
+//! (e.g. `-- SPORTELLO_FILINGS__CONCURRENCY=64 SPORTELLO_OUTBOX__WORKERS=4`);
+//! `sqlite` or `postgres` runs one backend only. Figures are printed and
+//! written to target/bench/filings.md; nothing asserts on speed. Only
+//! 127.0.0.1 is contacted.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
+use jsonwebtoken::{Algorithm, EncodingKey, Header};
+use serde_json::{Value, json};
+use sha2::{Digest, Sha256};
+use sportello_app::security::token_hash;
+use sportello_app::{App, Config, Origin, demo};
+use sportello_store::Db;
+
+const FILINGS: usize = 10_000;
+const DELIVERIES: i64 = 3 * FILINGS as i64;
+/// Deliveries posted straight to the agencies for the baseline.
+const BASELINE: usize = 30_000;
+/// Deliveries posted before the timed ones (connections, JWKS, caches).
+const WARMUP: usize = 3_000;
+/// Tasks sending the filings through the library.
+const SUBMITTERS: usize = 4;
+/// Roberto Esposito, owner of an enterprise, enabled at all three agencies.
+const ROBERTO: &str = "SPSRRT77P03D548A";
+/// (connector code, path at the demo agency, key in its /stats)
+const AGENCIES: [(&str, &str, &str); 3] = [
+    ("INPS", "inps", "INPS"),
+    ("INAIL", "inail", "INAIL"),
+    ("CCIAA-FERA", "cciaa", "CCIAA"),
+];
+/// The portal's defaults (crates/app/src/config.rs), for the baseline's concurrency.
+const DEFAULT_WORKERS: usize = 2;
+const DEFAULT_CONCURRENCY: usize = 32;
+/// Nothing recorded for this long: the run is reported as stalled.
+const STALL: Duration = Duration::from_secs(120);
+
+#[tokio::main]
+async fn main() {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    // `KEY=VALUE` arguments go to `sportello serve`.
+    let knobs: Vec<(String, String)> = args
+        .iter()
+        .filter_map(|a| a.split_once('='))
+        .filter(|(k, _)| k.starts_with("SPORTELLO_"))
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+    let knob = |k: &str, default: usize| {
+        knobs
+            .iter()
+            .find(|(n, _)| n == k)
+            .and_then(|(_, v)| v.parse().ok())
+            .unwrap_or(default)
+    };
+    let in_flight = knob("SPORTELLO_OUTBOX__WORKERS", DEFAULT_WORKERS)
+        * knob("SPORTELLO_FILINGS__CONCURRENCY", DEFAULT_CONCURRENCY);
+    let only = |b: &str| {
+        !args.iter().any(|a| a == "sqlite" || a == "postgres") || args.iter().any(|a| a == b)
+    };
+    let pg = [
+        "SPORTELLO_BENCH_DATABASE_URL",
+        "SPORTELLO_TEST_DATABASE_URL",
+    ]
+    .iter()
+    .find_map(|k| std::env::var(k).ok().filter(|u| !u.is_empty()));
+    let mut backends: Vec<(&str, Option<&str>)> = Vec::new();
+    if only("sqlite") {
+        backends.push(("sqlite", None));
+    }
+    if let Some(pg) = pg.as_deref().filter(|_| only("postgres")) {
+        backends.push(("postgres", Some(pg)));
+    }
+
+    let dir = tempfile::tempdir().unwrap();
+    let mut lines = Vec::new();
+    for (backend, pg) in backends {
+        let work = dir.path().join(backend);
+        std::fs::create_dir_all(&work).unwrap();
+        let (url, schema) = fresh_database(&work, pg).await;
+        lines.push(run(backend, &url, &work, &knobs, in_flight).await);
+        drop_schema(pg, schema).await;
+    }
+
+    let cores = std::thread::available_parallelism().map_or(0, |n| n.get());
+    let settings = if knobs.is_empty() {
+        "the portal's defaults".to_string()
+    } else {
+        knobs
+            .iter()
+            .map(|(k, v)| format!("`{k}={v}`"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let mut md = format!(
+        "## Deliveries to the simulated agencies: {FILINGS} filings x 3 recipients\n\n\
+         | backend | agency limit (req/s) | portal deliveries/s | ratio | {DELIVERIES} deliveries in s | \
+         repeats | portal CPU s | agencies CPU s | filings sent via library /s |\n\
+         |---|---:|---:|---:|---:|---:|---:|---:|---:|\n"
+    );
+    for l in &lines {
+        let _ = writeln!(
+            md,
+            "| {} | {:.0} | {:.0} | {:.2} | {:.2} | {} | {:.1} | {:.1} | {:.0} |",
+            l.backend,
+            l.limit,
+            l.rate,
+            l.rate / l.limit,
+            l.elapsed,
+            l.repeats,
+            l.portal_cpu,
+            l.agency_cpu,
+            l.submit_rate,
+        );
+    }
+    let _ = writeln!(
+        md,
+        "\nAgency limit: {BASELINE} deliveries (after {WARMUP} not timed) signed beforehand as the portal signs them, posted \
+         straight to the three agencies from {in_flight} concurrent clients (the portal's \
+         `outbox.workers` x `filings.concurrency`); requests answered 201 per second. Portal: \
+         `sportello serve` with {settings} ({DELIVERIES} deliveries queued by \
+         `App::submit_filing` while it was stopped), from \"listening\" until every delivery is \
+         taken in charge. Ratio: portal ÷ agency limit (target ≥ 0.50). CPU: user+system time \
+         of each process over the measured run. Portal, agencies and clients share this \
+         machine ({cores} cores).\n"
+    );
+    for l in &lines {
+        if !l.notes.is_empty() {
+            let _ = writeln!(md, "{}: {}\n", l.backend, l.notes);
+        }
+    }
+    println!("\n{md}");
+    let out = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target/bench");
+    let _ = std::fs::create_dir_all(&out);
+    let _ = std::fs::write(out.join("filings.md"), md);
+}
+
+struct Line {
+    backend: &'static str,
+    limit: f64,
+    rate: f64,
+    elapsed: f64,
+    repeats: u64,
+    portal_cpu: f64,
+    agency_cpu: f64,
+    submit_rate: f64,
+    notes: String,
+}
+
+// ---------------------------------------------------------------------------
+// Processes
+
+/// A `sportello` child process (the release binary); killed when dropped.
+struct Proc {
+    child: Child,
+    log: PathBuf,
+    ready: std::sync::mpsc::Receiver<String>,
+}
+
+impl Proc {
+    fn spawn(args: &[&str], envs: &[(String, String)], log: &Path) -> Proc {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_sportello"));
+        // The server's own defaults: nothing from this shell's SPORTELLO_* variables.
+        for (k, _) in std::env::vars_os() {
+            if k.to_string_lossy().starts_with("SPORTELLO_") {
+                cmd.env_remove(k);
+            }
+        }
+        cmd.args(args)
+            .env("SPORTELLO_LOG", "warn")
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::from(
+                std::fs::OpenOptions::new()
+                    .create(true)
+                    .append(true)
+                    .open(log)
+                    .unwrap(),
+            ));
+        for (k, v) in envs {
+            cmd.env(k, v);
+        }
+        let mut child = cmd.spawn().expect("start sportello");
+        let stdout = child.stdout.take().unwrap();
+        let (tx, ready) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            // Read to the end so the process never blocks on a full pipe.
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                if line.contains("in ascolto su") || line.contains("listening on") {
+                    let _ = tx.send(line);
+                }
+            }
+        });
+        Proc {
+            child,
+            log: log.to_path_buf(),
+            ready,
+        }
+    }
+
+    async fn wait_ready(&mut self) {
+        let deadline = Instant::now() + Duration::from_secs(120);
+        loop {
+            if self.ready.try_recv().is_ok() {
+                return;
+            }
+            let exited = !matches!(self.child.try_wait(), Ok(None));
+            if exited || Instant::now() > deadline {
+                panic!("sportello did not start:\n{}", tail(&self.log));
+            }
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+    }
+
+    /// User + system CPU seconds so far (Linux), 0 elsewhere.
+    fn cpu_seconds(&self) -> f64 {
+        let stat =
+            std::fs::read_to_string(format!("/proc/{}/stat", self.child.id())).unwrap_or_default();
+        // Fields after the command name in parentheses; utime and stime are 14 and 15.
+        let fields: Vec<&str> = stat
+            .rsplit_once(')')
+            .map(|(_, rest)| rest.split_whitespace().collect())
+            .unwrap_or_default();
+        let ticks = |i: usize| fields.get(i).and_then(|v| v.parse::<f64>().ok());
+        match (ticks(11), ticks(12)) {
+            (Some(u), Some(s)) => (u + s) / 100.0,
+            _ => 0.0,
+        }
+    }
+
+    /// SIGTERM, as a service manager stops it; SIGKILL if it lingers.
+    async fn stop(mut self) {
+        let _ = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status();
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while Instant::now() < deadline {
+            if let Ok(Some(_)) = self.child.try_wait() {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        eprintln!("sportello did not stop on SIGTERM: killed");
+    }
+}
+
+impl Drop for Proc {
+    fn drop(&mut self) {
+        if let Ok(None) = self.child.try_wait() {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+}
+
+fn tail(log: &Path) -> String {
+    let text = std::fs::read_to_string(log).unwrap_or_default();
+    let lines: Vec<&str> = text.lines().collect();
+    lines[lines.len().saturating_sub(30)..].join("\n")
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+fn start_agencies(port: u16, portal: &str, token: &str, log: &Path) -> Proc {
+    Proc::spawn(
+        &[
+            "demo-agency",
+            "--listen",
+            &format!("127.0.0.1:{port}"),
+            "--portal-url",
+            portal,
+            "--callback-token",
+            token,
+        ],
+        &[],
+        log,
+    )
+}
+
+// ---------------------------------------------------------------------------
+// Databases
+
+/// A fresh database: a file under `dir`, or a new schema on PostgreSQL as
+/// the integration harness does. Returns (URL, schema).
+async fn fresh_database(dir: &Path, pg: Option<&str>) -> (String, Option<String>) {
+    match pg {
+        Some(base) => {
+            let schema = format!("bench_{}", uuid::Uuid::new_v4().simple());
+            let admin = Db::connect(base).await.expect("PostgreSQL reachable");
+            sqlx::query(sqlx::AssertSqlSafe(format!("CREATE SCHEMA {schema}")))
+                .execute(admin.pool())
+                .await
+                .expect("create bench schema");
+            admin.close().await;
+            let sep = if base.contains('?') { '&' } else { '?' };
+            (
+                format!("{base}{sep}options=-c%20search_path%3D{schema}"),
+                Some(schema),
+            )
+        }
+        None => (
+            format!("sqlite://{}", dir.join("sportello.db").display()),
+            None,
+        ),
+    }
+}
+
+async fn drop_schema(pg: Option<&str>, schema: Option<String>) {
+    if let (Some(base), Some(schema)) = (pg, schema) {
+        let admin = Db::connect(base).await.unwrap();
+        sqlx::query(sqlx::AssertSqlSafe(format!("DROP SCHEMA {schema} CASCADE")))
+            .execute(admin.pool())
+            .await
+            .unwrap();
+        admin.close().await;
+    }
+}
+
+async fn scalar(db: &Db, sql: &'static str) -> i64 {
+    sqlx::query_scalar(sql).fetch_one(db.pool()).await.unwrap()
+}
+
+async fn taken_in_charge(db: &Db) -> i64 {
+    scalar(
+        db,
+        "SELECT COUNT(*) FROM deliveries WHERE state = 'taken_in_charge'",
+    )
+    .await
+}
+
+// ---------------------------------------------------------------------------
+// Baseline: signed deliveries posted straight to the agencies
+
+/// One request ready to go: URL, body and headers.
+struct Prepared {
+    url: String,
+    body: Vec<u8>,
+    headers: Vec<(&'static str, String)>,
+}
+
+/// Signs a delivery as `crates/app/src/filings/courier.rs` does.
+fn prepare(
+    key: &(Header, EncodingKey),
+    issuer: &str,
+    url: &str,
+    body: Vec<u8>,
+    idempotency_key: &str,
+) -> Prepared {
+    let digest = format!("SHA-256={}", STANDARD.encode(Sha256::digest(&body)));
+    let now = jiff::Timestamp::now().as_second();
+    let claims = json!({
+        "iss": issuer, "aud": url, "iat": now, "nbf": now, "exp": now + 300,
+        "jti": uuid::Uuid::new_v4().simple().to_string(),
+        "signed_headers": [
+            {"digest": digest},
+            {"content-type": "application/json"},
+            {"idempotency-key": idempotency_key},
+        ],
+    });
+    let jws = jsonwebtoken::encode(&key.0, &claims, &key.1).unwrap();
+    Prepared {
+        url: url.to_string(),
+        body,
+        headers: vec![
+            ("content-type", "application/json".to_string()),
+            ("digest", digest),
+            ("agid-jwt-signature", jws),
+            ("idempotency-key", idempotency_key.to_string()),
+        ],
+    }
+}
+
+/// A body of the size and shape of the portal's deliveries.
+fn body(portal: &str, recipient: &str, n: usize) -> Vec<u8> {
+    json!({
+        "reference": format!("SI-2026-{:07}", n + 1),
+        "service": "AVVIO-IMPRESA",
+        "recipient": recipient,
+        "submitted_at": "2026-11-25T09:14:03Z",
+        "callback_url": format!("{portal}/api/v1/filings/callback"),
+        "data": {
+            "adempimento": "iscrizione_registro_imprese",
+            "impresa": {"codice_fiscale": "01234567897", "denominazione": format!("Estense Costruzioni {n} S.r.l."), "forma_giuridica": "S.r.l."},
+            "sede": {"comune": "Ferrara", "indirizzo": "Via Garibaldi 12"},
+            "attivita": {"ateco": "41.20.00", "descrizione": "Costruzione di edifici residenziali e non residenziali", "data_inizio": "01/12/2026"},
+            "contatti": {"pec": "estense@pec.example.it"},
+        },
+    })
+    .to_string()
+    .into_bytes()
+}
+
+/// Requests answered 201 per second, and the count of other answers.
+async fn baseline(db: &Db, portal: &str, agency: &str, clients: usize) -> (f64, String) {
+    let key = sportello_store::oidc::published_keys(db, i64::MAX)
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|k| k.alg == "ES256" && k.retired_at.is_none())
+        .expect("an active ES256 key");
+    let mut header = Header::new(Algorithm::ES256);
+    header.kid = Some(key.kid.clone());
+    header.typ = Some("JWT".into());
+    let signer = (
+        header,
+        EncodingKey::from_ec_pem(key.private_pem.as_bytes()).unwrap(),
+    );
+    let prepared: Vec<Prepared> = (0..WARMUP + BASELINE)
+        .map(|n| {
+            let (code, segment, _) = AGENCIES[n % AGENCIES.len()];
+            prepare(
+                &signer,
+                portal,
+                &format!("{agency}/{segment}/pratiche"),
+                body(portal, code, n),
+                &uuid::Uuid::new_v4().to_string(),
+            )
+        })
+        .collect();
+    let mut prepared = prepared.into_iter();
+    let warmup: Vec<Prepared> = prepared.by_ref().take(WARMUP).collect();
+    let http = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .pool_max_idle_per_host(clients.max(8))
+        .build()
+        .unwrap();
+    post_all(&http, warmup, clients).await;
+    let (elapsed, created, others) = post_all(&http, prepared.collect(), clients).await;
+    let notes = if others.is_empty() {
+        String::new()
+    } else {
+        format!("baseline answers other than 201: {others:?}. ")
+    };
+    (created as f64 / elapsed, notes)
+}
+
+/// Posts every request from `clients` tasks; returns the time taken, the
+/// 201 answers and a count of the others.
+async fn post_all(
+    http: &reqwest::Client,
+    prepared: Vec<Prepared>,
+    clients: usize,
+) -> (f64, u64, BTreeMap<String, u64>) {
+    let prepared = Arc::new(prepared);
+    let next = Arc::new(AtomicUsize::new(0));
+    let created = Arc::new(AtomicU64::new(0));
+    let others = Arc::new(std::sync::Mutex::new(BTreeMap::<String, u64>::new()));
+    let start = Instant::now();
+    let tasks: Vec<_> = (0..clients)
+        .map(|_| {
+            let (prepared, next, created, others, http) = (
+                prepared.clone(),
+                next.clone(),
+                created.clone(),
+                others.clone(),
+                http.clone(),
+            );
+            tokio::spawn(async move {
+                loop {
+                    let i = next.fetch_add(1, Ordering::Relaxed);
+                    let Some(p) = prepared.get(i) else { break };
+                    let mut req = http.post(&p.url).body(p.body.clone());
+                    for (k, v) in &p.headers {
+                        req = req.header(*k, v);
+                    }
+                    let what = match req.send().await {
+                        Ok(r) if r.status() == 201 => {
+                            let _ = r.bytes().await;
+                            created.fetch_add(1, Ordering::Relaxed);
+                            continue;
+                        }
+                        Ok(r) => format!("HTTP {}", r.status().as_u16()),
+                        Err(e) => format!("error: {e}"),
+                    };
+                    *others.lock().unwrap().entry(what).or_default() += 1;
+                }
+            })
+        })
+        .collect();
+    for t in tasks {
+        t.await.unwrap();
+    }
+    let elapsed = start.elapsed().as_secs_f64();
+    let others = others.lock().unwrap().clone();
+    (elapsed, created.load(Ordering::Relaxed), others)
+}
+
+// ---------------------------------------------------------------------------
+// One backend
+
+fn values(n: usize) -> BTreeMap<String, String> {
+    [
+        ("codice_fiscale", "01234567897".to_string()),
+        ("denominazione", format!("Estense Costruzioni {n} S.r.l.")),
+        ("forma_giuridica", "S.r.l.".into()),
+        ("sede_comune", "Ferrara".into()),
+        ("sede_indirizzo", "Via Garibaldi 12".into()),
+        ("data_inizio", "01/12/2026".into()),
+        ("ateco", "41.20.00".into()),
+        (
+            "descrizione_attivita",
+            "Costruzione di edifici residenziali e non residenziali".into(),
+        ),
+        ("dipendenti", "4".into()),
+        ("pec", "estense@pec.example.it".into()),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_string(), v))
+    .collect()
+}
+
+async fn run(
+    backend: &'static str,
+    url: &str,
+    work: &Path,
+    knobs: &[(String, String)],
+    in_flight: usize,
+) -> Line {
+    let (portal_port, agency_port) = (free_port(), free_port());
+    let portal = format!("http://127.0.0.1:{portal_port}");
+    let agency = format!("http://127.0.0.1:{agency_port}");
+    let token = format!("bench-{}", uuid::Uuid::new_v4().simple());
+    let agency_log = work.join("agency.log");
+    let server_log = work.join("server.log");
+
+    println!("filings bench ({backend}): seeding the demo");
+    let mut config = Config {
+        data_dir: work.to_path_buf(),
+        database_url: url.to_string(),
+        public_base_url: portal.clone(),
+        ..Default::default()
+    };
+    // Seeding hashes the demo passwords: cheaply, this is not what is measured.
+    config.argon2.memory_kib = 1024;
+    config.argon2.iterations = 1;
+    let db = Db::connect(url).await.unwrap();
+    db.migrate().await.unwrap();
+    let app = App::new(config, db.clone()).await.unwrap();
+    demo::seed(&app).await.unwrap();
+    app.oidc_ensure_keys().await.unwrap();
+    for (code, segment, _) in AGENCIES {
+        sqlx::query(
+            "UPDATE agency_connectors SET endpoint = $1, callback_token_hash = $2 WHERE code = $3",
+        )
+        .bind(format!("{agency}/{segment}/pratiche"))
+        .bind(token_hash(&token))
+        .bind(code)
+        .execute(db.pool())
+        .await
+        .unwrap();
+    }
+
+    let data_dir = work.to_string_lossy().into_owned();
+    let listen = format!("127.0.0.1:{portal_port}");
+    let serve_args = [
+        "--data-dir",
+        &data_dir,
+        "--database-url",
+        url,
+        "serve",
+        "--listen",
+        &listen,
+        "--public-base-url",
+        &portal,
+    ];
+
+    // Baseline: the portal up with nothing to deliver, for its JWKS.
+    let mut agencies = start_agencies(agency_port, &portal, &token, &agency_log);
+    agencies.wait_ready().await;
+    let mut server = Proc::spawn(&serve_args, knobs, &server_log);
+    server.wait_ready().await;
+    println!(
+        "filings bench ({backend}): baseline, {BASELINE} signed deliveries straight to the agencies from {in_flight} clients"
+    );
+    let (limit, mut notes) = baseline(&db, &portal, &agency, in_flight).await;
+    println!("filings bench ({backend}): agency limit {limit:.0} deliveries/s");
+    server.stop().await;
+    agencies.stop().await;
+
+    // 10,000 filings through the library while the portal is stopped.
+    println!("filings bench ({backend}): sending {FILINGS} filings through App::submit_filing");
+    let login = app
+        .login(ROBERTO, demo::DEMO_PASSWORD, &Origin::default())
+        .await
+        .unwrap();
+    let roberto = Arc::new(
+        app.session_user(&login.session_token)
+            .await
+            .unwrap()
+            .unwrap(),
+    );
+    let start = Instant::now();
+    let submitters: Vec<_> = (0..SUBMITTERS)
+        .map(|task| {
+            let (app, roberto) = (app.clone(), roberto.clone());
+            tokio::spawn(async move {
+                for n in (task..FILINGS).step_by(SUBMITTERS) {
+                    app.submit_filing(
+                        &roberto,
+                        sportello_app::filings::demo::SERVICE,
+                        roberto.user.id,
+                        None,
+                        &values(n),
+                        &Origin::default(),
+                    )
+                    .await
+                    .unwrap();
+                }
+            })
+        })
+        .collect();
+    for s in submitters {
+        s.await.unwrap();
+    }
+    let submit_rate = FILINGS as f64 / start.elapsed().as_secs_f64();
+    let queued = scalar(
+        &db,
+        "SELECT COUNT(*) FROM outbox WHERE kind = 'filing.delivery' AND state = 'pending'",
+    )
+    .await;
+    assert_eq!(queued, DELIVERIES);
+
+    // Measured: fresh agencies, the portal started on the full queue.
+    let mut agencies = start_agencies(agency_port, &portal, &token, &agency_log);
+    agencies.wait_ready().await;
+    println!("filings bench ({backend}): {queued} deliveries queued; starting sportello serve");
+    let agency_cpu0 = agencies.cpu_seconds();
+    let mut server = Proc::spawn(&serve_args, knobs, &server_log);
+    server.wait_ready().await;
+    let start = Instant::now();
+    let portal_cpu0 = server.cpu_seconds();
+    let (mut last, mut progress_at) = (-1, Instant::now());
+    let mut stalled = false;
+    loop {
+        let now = taken_in_charge(&db).await;
+        if now == DELIVERIES {
+            break;
+        }
+        if now != last {
+            (last, progress_at) = (now, Instant::now());
+        }
+        if progress_at.elapsed() > STALL {
+            stalled = true;
+            eprintln!(
+                "filings bench ({backend}): stalled at {now} of {DELIVERIES}\n{}",
+                tail(&server_log)
+            );
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let elapsed = start.elapsed().as_secs_f64();
+    let portal_cpu = server.cpu_seconds() - portal_cpu0;
+    let agency_cpu = agencies.cpu_seconds() - agency_cpu0;
+    let done = taken_in_charge(&db).await;
+    let rate = done as f64 / elapsed;
+    println!(
+        "filings bench ({backend}): {done} deliveries in {elapsed:.2} s: {rate:.0}/s ({:.2} of the limit)",
+        rate / limit
+    );
+    server.stop().await;
+
+    // What the agencies recorded.
+    let stats: Value = reqwest::get(format!("{agency}/stats"))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    agencies.stop().await;
+    let mut repeats = 0;
+    for (_, _, key) in AGENCIES {
+        let n = |f: &str| stats[key][f].as_u64().unwrap_or(0);
+        repeats += n("repeats");
+        if n("filings") != FILINGS as u64 || n("bad_signatures") > 0 {
+            let _ = write!(notes, "{key} at the end: {}. ", stats[key]);
+        }
+    }
+    let left = scalar(
+        &db,
+        "SELECT COUNT(*) FROM outbox WHERE kind = 'filing.delivery' AND state <> 'sent'",
+    )
+    .await;
+    if left > 0 || stalled {
+        let _ = write!(
+            notes,
+            "INCOMPLETE: {done} of {DELIVERIES} taken in charge, {left} outbox items not sent. "
+        );
+    }
+    db.close().await;
+    // The processes' logs outlive the temporary directory.
+    let out = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target/bench");
+    let _ = std::fs::create_dir_all(&out);
+    let _ = std::fs::copy(
+        &server_log,
+        out.join(format!("filings-{backend}-server.log")),
+    );
+    let _ = std::fs::copy(
+        &agency_log,
+        out.join(format!("filings-{backend}-agencies.log")),
+    );
+    Line {
+        backend,
+        limit,
+        rate,
+        elapsed,
+        repeats,
+        portal_cpu,
+        agency_cpu,
+        submit_rate,
+        notes,
+    }
+}
