@@ -31,9 +31,7 @@
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
-use std::io::{BufRead, BufReader};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
@@ -46,6 +44,10 @@ use sha2::{Digest, Sha256};
 use sportello_app::security::token_hash;
 use sportello_app::{App, Config, Origin, demo};
 use sportello_store::Db;
+
+#[path = "../tests/integration/child.rs"]
+mod child;
+use child::{Proc, tail};
 
 const FILINGS: usize = 10_000;
 const DELIVERIES: i64 = 3 * FILINGS as i64;
@@ -182,115 +184,6 @@ struct Line {
 
 // ---------------------------------------------------------------------------
 // Processes
-
-/// A `sportello` child process (the release binary); killed when dropped.
-struct Proc {
-    child: Child,
-    log: PathBuf,
-    ready: std::sync::mpsc::Receiver<String>,
-}
-
-impl Proc {
-    fn spawn(args: &[&str], envs: &[(String, String)], log: &Path) -> Proc {
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_sportello"));
-        // The server's own defaults: nothing from this shell's SPORTELLO_* variables.
-        for (k, _) in std::env::vars_os() {
-            if k.to_string_lossy().starts_with("SPORTELLO_") {
-                cmd.env_remove(k);
-            }
-        }
-        cmd.args(args)
-            .env("SPORTELLO_LOG", "warn")
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::from(
-                std::fs::OpenOptions::new()
-                    .create(true)
-                    .append(true)
-                    .open(log)
-                    .unwrap(),
-            ));
-        for (k, v) in envs {
-            cmd.env(k, v);
-        }
-        let mut child = cmd.spawn().expect("start sportello");
-        let stdout = child.stdout.take().unwrap();
-        let (tx, ready) = std::sync::mpsc::channel();
-        std::thread::spawn(move || {
-            // Read to the end so the process never blocks on a full pipe.
-            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-                if line.contains("in ascolto su") || line.contains("listening on") {
-                    let _ = tx.send(line);
-                }
-            }
-        });
-        Proc {
-            child,
-            log: log.to_path_buf(),
-            ready,
-        }
-    }
-
-    async fn wait_ready(&mut self) {
-        let deadline = Instant::now() + Duration::from_secs(120);
-        loop {
-            if self.ready.try_recv().is_ok() {
-                return;
-            }
-            let exited = !matches!(self.child.try_wait(), Ok(None));
-            if exited || Instant::now() > deadline {
-                panic!("sportello did not start:\n{}", tail(&self.log));
-            }
-            tokio::time::sleep(Duration::from_millis(5)).await;
-        }
-    }
-
-    /// User + system CPU seconds so far (Linux), 0 elsewhere.
-    fn cpu_seconds(&self) -> f64 {
-        let stat =
-            std::fs::read_to_string(format!("/proc/{}/stat", self.child.id())).unwrap_or_default();
-        // Fields after the command name in parentheses; utime and stime are 14 and 15.
-        let fields: Vec<&str> = stat
-            .rsplit_once(')')
-            .map(|(_, rest)| rest.split_whitespace().collect())
-            .unwrap_or_default();
-        let ticks = |i: usize| fields.get(i).and_then(|v| v.parse::<f64>().ok());
-        match (ticks(11), ticks(12)) {
-            (Some(u), Some(s)) => (u + s) / 100.0,
-            _ => 0.0,
-        }
-    }
-
-    /// SIGTERM, as a service manager stops it; SIGKILL if it lingers.
-    async fn stop(mut self) {
-        let _ = Command::new("kill")
-            .args(["-TERM", &self.child.id().to_string()])
-            .status();
-        let deadline = Instant::now() + Duration::from_secs(30);
-        while Instant::now() < deadline {
-            if let Ok(Some(_)) = self.child.try_wait() {
-                return;
-            }
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
-        eprintln!("sportello did not stop on SIGTERM: killed");
-    }
-}
-
-impl Drop for Proc {
-    fn drop(&mut self) {
-        if let Ok(None) = self.child.try_wait() {
-            let _ = self.child.kill();
-            let _ = self.child.wait();
-        }
-    }
-}
-
-fn tail(log: &Path) -> String {
-    let text = std::fs::read_to_string(log).unwrap_or_default();
-    let lines: Vec<&str> = text.lines().collect();
-    lines[lines.len().saturating_sub(30)..].join("\n")
-}
 
 fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")

@@ -688,16 +688,8 @@ pub async fn deliveries_of_many(db: &Db, filing_ids: &[i64]) -> Result<Vec<Deliv
     if filing_ids.is_empty() {
         return Ok(Vec::new());
     }
-    let marks: Vec<String> = (1..=filing_ids.len()).map(|i| format!("${i}")).collect();
-    let sql = format!(
-        "{DELIVERY} WHERE d.filing_id IN ({}) ORDER BY d.filing_id, d.id",
-        marks.join(", ")
-    );
-    let mut q = sqlx::query_as(sqlx::AssertSqlSafe(sql));
-    for id in filing_ids {
-        q = q.bind(*id);
-    }
-    Ok(q.fetch_all(db.pool()).await?)
+    let mut conn = db.pool().acquire().await?;
+    deliveries_of_filings_in(&mut conn, filing_ids).await
 }
 
 pub async fn delivery_in(conn: &mut AnyConnection, id: i64) -> Result<Option<Delivery>> {

@@ -77,18 +77,8 @@ pub async fn mark_sent_many(db: &Db, ids: &[i64], now: i64) -> Result<()> {
     if ids.is_empty() {
         return Ok(());
     }
-    let placeholders: Vec<String> = (2..ids.len() + 2).map(|i| format!("${i}")).collect();
-    let sql = format!(
-        "UPDATE outbox SET state = 'sent', done_at = $1, lease_until = NULL, last_error = NULL
-         WHERE id IN ({})",
-        placeholders.join(", ")
-    );
-    let mut q = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(now);
-    for id in ids {
-        q = q.bind(*id);
-    }
-    q.execute(db.pool()).await?;
-    Ok(())
+    let mut conn = db.pool().acquire().await?;
+    mark_sent_many_in(&mut conn, ids, now).await
 }
 
 /// Records a failure: retry at `retry_at`, or dead letter when `None`.

@@ -10,9 +10,7 @@
 //! portal must record the protocol number the agency gave for that key.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
-use std::io::{BufRead, BufReader};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -21,6 +19,7 @@ use sportello_app::security::token_hash;
 use sportello_app::{App, Origin, demo};
 use sportello_store::Db;
 
+use crate::child::{Proc, tail};
 use crate::harness::{backend, free_port, fresh_database, test_config};
 
 const FILINGS: usize = 1_000;
@@ -38,106 +37,6 @@ const KILLS: usize = 5;
 const STALL: Duration = Duration::from_secs(60);
 /// Tasks submitting the filings through the library.
 const SUBMITTERS: usize = 4;
-
-/// A child `sportello` process: stderr to a log file (appended across
-/// restarts), stdout read to the end by a thread; killed when dropped.
-struct Proc {
-    child: Child,
-    log: PathBuf,
-    /// The address after "in ascolto su", once `serve` prints it.
-    ready: std::sync::mpsc::Receiver<String>,
-}
-
-impl Proc {
-    fn spawn(args: &[&str], envs: &[(&str, String)], log: &Path) -> Proc {
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_sportello"));
-        // Only what this test sets: nothing from the shell's SPORTELLO_* variables.
-        for (k, _) in std::env::vars_os() {
-            if k.to_string_lossy().starts_with("SPORTELLO_") {
-                cmd.env_remove(k);
-            }
-        }
-        cmd.args(args)
-            .env("SPORTELLO_LOG", "warn")
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::from(
-                std::fs::OpenOptions::new()
-                    .create(true)
-                    .append(true)
-                    .open(log)
-                    .unwrap(),
-            ));
-        for (k, v) in envs {
-            cmd.env(k, v);
-        }
-        let mut child = cmd.spawn().expect("start sportello");
-        let stdout = child.stdout.take().unwrap();
-        let (tx, ready) = std::sync::mpsc::channel();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-                if let Some((_, rest)) = line.split_once("in ascolto su ") {
-                    let _ = tx.send(rest.split_whitespace().next().unwrap_or("").to_string());
-                }
-            }
-        });
-        Proc {
-            child,
-            log: log.to_path_buf(),
-            ready,
-        }
-    }
-
-    /// Waits for `serve` to say it listens.
-    async fn wait_listening(&mut self) {
-        let deadline = Instant::now() + Duration::from_secs(60);
-        loop {
-            if self.ready.try_recv().is_ok() {
-                return;
-            }
-            let exited = !matches!(self.child.try_wait(), Ok(None));
-            assert!(
-                !exited && Instant::now() < deadline,
-                "sportello serve did not start:\n{}",
-                tail(&self.log)
-            );
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
-    }
-
-    /// SIGKILL: no shutdown of any kind.
-    fn kill(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-impl Drop for Proc {
-    fn drop(&mut self) {
-        self.kill();
-    }
-}
-
-fn tail(log: &Path) -> String {
-    let text = std::fs::read_to_string(log).unwrap_or_default();
-    let lines: Vec<&str> = text.lines().collect();
-    lines[lines.len().saturating_sub(40)..].join("\n")
-}
-
-async fn wait_port(port: u16, log: &Path) {
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while tokio::net::TcpStream::connect(("127.0.0.1", port))
-        .await
-        .is_err()
-    {
-        assert!(
-            Instant::now() < deadline,
-            "nothing listens on {port}:\n{}",
-            tail(log)
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-}
 
 /// xorshift64*, seeded at random and printed, for the kill instants.
 struct Rng(u64);
@@ -226,7 +125,7 @@ async fn sigkill_while_delivering_1000_filings_delivers_each_exactly_once() {
 
     // The simulated agencies, in a process of their own: they outlive every kill.
     let agency_log = dir.path().join("agency.log");
-    let _agencies = Proc::spawn(
+    let mut agencies = Proc::spawn(
         &[
             "demo-agency",
             "--listen",
@@ -239,7 +138,7 @@ async fn sigkill_while_delivering_1000_filings_delivers_each_exactly_once() {
         &[],
         &agency_log,
     );
-    wait_port(agency_port, &agency_log).await;
+    agencies.wait_ready().await;
 
     // The demo world, its connectors pointed at the standalone agencies.
     let mut config = test_config(dir.path());
@@ -320,15 +219,17 @@ async fn sigkill_while_delivering_1000_filings_delivers_each_exactly_once() {
         "--public-base-url",
         &portal,
     ];
-    let serve_env = [
-        ("SPORTELLO_OUTBOX__LEASE_SECONDS", "2".to_string()),
-        ("SPORTELLO_OUTBOX__WORKERS", "2".to_string()),
-        ("SPORTELLO_OUTBOX__POLL_INTERVAL_MS", "50".to_string()),
-        ("SPORTELLO_OUTBOX__BASE_DELAY_MS", "200".to_string()),
-        ("SPORTELLO_OUTBOX__MAX_DELAY_SECONDS", "2".to_string()),
+    let serve_env: Vec<(String, String)> = [
+        ("SPORTELLO_OUTBOX__LEASE_SECONDS", "2"),
+        ("SPORTELLO_OUTBOX__WORKERS", "2"),
+        ("SPORTELLO_OUTBOX__POLL_INTERVAL_MS", "50"),
+        ("SPORTELLO_OUTBOX__BASE_DELAY_MS", "200"),
+        ("SPORTELLO_OUTBOX__MAX_DELAY_SECONDS", "2"),
         // No polls of the agencies meanwhile: only deliveries.
-        ("SPORTELLO_FILINGS__POLL_SECONDS", "3600".to_string()),
-    ];
+        ("SPORTELLO_FILINGS__POLL_SECONDS", "3600"),
+    ]
+    .map(|(k, v)| (k.to_string(), v.to_string()))
+    .into();
     let seed = (uuid::Uuid::new_v4().as_u128() as u64) | 1;
     let mut rng = Rng(seed);
     let mut rounds = Vec::new();
@@ -341,7 +242,7 @@ async fn sigkill_while_delivering_1000_filings_delivers_each_exactly_once() {
         let share = (DELIVERIES - before) / (KILLS - round + 1) as i64;
         let enough = before + share / 2 + (rng.next() % (share as u64 / 2 + 1)) as i64;
         let mut server = Proc::spawn(&serve_args, &serve_env, &server_log);
-        server.wait_listening().await;
+        server.wait_ready().await;
         let at = Instant::now();
         while at.elapsed() < after && taken_in_charge(&db).await < enough {
             tokio::time::sleep(Duration::from_millis(10)).await;
@@ -361,7 +262,7 @@ async fn sigkill_while_delivering_1000_filings_delivers_each_exactly_once() {
     // The last run finishes the work.
     let finish = Instant::now();
     let mut server = Proc::spawn(&serve_args, &serve_env, &server_log);
-    server.wait_listening().await;
+    server.wait_ready().await;
     let (mut last, mut progress_at) = (-1, Instant::now());
     loop {
         let now = taken_in_charge(&db).await;

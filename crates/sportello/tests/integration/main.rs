@@ -4,6 +4,7 @@
 mod harness;
 
 mod api;
+mod child;
 mod cli;
 mod cns;
 mod delegation;
