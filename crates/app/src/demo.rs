@@ -724,6 +724,7 @@ pub async fn seed(app: &App) -> Result<DemoReport, AppError> {
         }
     }
     crate::desk::demo::seed_in(&mut tx, now).await?;
+    crate::kb::demo::seed_in(&mut tx, now).await?;
     crate::filings::demo::seed_in(
         &mut tx,
         &app.config,
@@ -788,6 +789,7 @@ pub async fn seed(app: &App) -> Result<DemoReport, AppError> {
         .await?;
     }
     tx.commit().await.map_err(StoreError::from)?;
+    app.kb_rebuild_index().await?;
     if let Some(c) = registered {
         write_private(
             &app.config.data_dir.join(DEMO_RP_FILE),

@@ -12,6 +12,7 @@ pub mod desk;
 pub mod filings;
 pub mod identity;
 pub mod import;
+pub mod kb;
 pub mod mail;
 pub mod mail_in;
 pub mod oidc;
@@ -46,6 +47,8 @@ pub struct App {
     pub mailgate_token: Arc<String>,
     /// Concurrent web submissions share one commit.
     pub group: Arc<desk::group::GroupCommit>,
+    /// The search index of the knowledge base, under `<data_dir>/kb-index`.
+    pub kb: Arc<kb::KbIndex>,
 }
 
 /// Errors a use case reports to its caller.
@@ -183,8 +186,10 @@ impl App {
             ))
         };
         let mailgate_token = Arc::new(desk::mailgate::mailgate_token(&config, false)?);
+        let kb = kb::search::open_shared(&config.data_dir.join("kb-index"))?;
         Ok(App {
             group: Arc::default(),
+            kb,
             mailgate_token,
             db,
             config: Arc::new(config),

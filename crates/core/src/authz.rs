@@ -119,6 +119,10 @@ pub enum Action<'a> {
     WorkAnyOffice { office_ids: &'a [i64] },
     /// Define integrated services and agency connectors.
     ManageIntegratedServices,
+    /// Write articles of the knowledge base (FAQ): drafts and new versions.
+    EditKnowledgeBase,
+    /// Publish or withdraw an article of the knowledge base.
+    PublishKnowledgeBase,
     /// Work on a filing of `owner_id`: the owner himself, or a collaborator
     /// he sub-delegated (`delegators` are the users who sub-delegated the
     /// integrated services to the actor). `capable` says whether the profile
@@ -172,6 +176,13 @@ pub fn decide(actor: Option<&Actor>, action: &Action<'_>) -> Decision {
             capable,
         } => *capable && (actor.user_id == *owner_id || delegators.contains(owner_id)),
         Action::ExportRegister => actor.has(Role::CentralAdmin) || actor.has(Role::CentralManager),
+        // The desk's staff write the answers they give every day; the
+        // coordinators (office, regional and central managers) and the
+        // central administrator decide what the public reads.
+        Action::EditKnowledgeBase => {
+            actor.has(Role::CentralAdmin) || actor.has(Role::Operator) || kb_coordinator(actor)
+        }
+        Action::PublishKnowledgeBase => actor.has(Role::CentralAdmin) || kb_coordinator(actor),
         Action::SubmitRequest { eligible } => *eligible,
         Action::ViewRequest {
             requester_id,
@@ -212,6 +223,10 @@ pub fn decide(actor: Option<&Actor>, action: &Action<'_>) -> Decision {
             Action::Filing { capable: false, .. } => "profile without the needed capability",
             Action::Filing { .. } => "filing of another user who did not sub-delegate the actor",
             Action::ExportRegister => "reserved to the register's keepers",
+            Action::EditKnowledgeBase => "reserved to the assistance desk's staff",
+            Action::PublishKnowledgeBase => {
+                "reserved to the desk's coordinators and the central administrator"
+            }
             Action::SubmitRequest { .. } => "not among the channel's requesters",
             Action::ViewRequest { .. } => "request outside the actor's scope",
             Action::ViewOwnArea => "not allowed",
@@ -224,6 +239,13 @@ fn works_office(actor: &Actor, office_id: i64) -> bool {
     actor.grants.iter().any(|g| {
         matches!(g.role, Role::OfficeManager | Role::Operator) && g.office_id == Some(office_id)
     })
+}
+
+/// Coordinators of the assistance desk: office, regional and central managers.
+fn kb_coordinator(actor: &Actor) -> bool {
+    actor.has(Role::OfficeManager)
+        || actor.has(Role::RegionalManager)
+        || actor.has(Role::CentralManager)
 }
 
 /// Central managers see every region; regional managers their own.
@@ -402,5 +424,28 @@ mod tests {
         assert!(decide(Some(&admin), &Action::ManageIntegratedServices).is_allowed());
         assert!(!decide(Some(&admin), &filing(2, &[], true)).is_allowed());
         assert!(!decide(Some(&owner), &Action::ManageIntegratedServices).is_allowed());
+    }
+
+    #[test]
+    fn knowledge_base_is_written_by_the_desk_staff_and_published_by_coordinators() {
+        let op = actor(vec![grant(Role::Operator, Some(5), Some(7), None)]);
+        let om = actor(vec![grant(Role::OfficeManager, Some(5), Some(7), None)]);
+        let ca = actor(vec![grant(Role::CentralAdmin, None, None, None)]);
+        let la = actor(vec![grant(Role::LocalAdmin, Some(10), None, None)]);
+        let citizen = actor(vec![]);
+        assert!(decide(Some(&op), &Action::EditKnowledgeBase).is_allowed());
+        assert!(!decide(Some(&op), &Action::PublishKnowledgeBase).is_allowed());
+        for a in [&om, &ca] {
+            assert!(decide(Some(a), &Action::EditKnowledgeBase).is_allowed());
+            assert!(decide(Some(a), &Action::PublishKnowledgeBase).is_allowed());
+        }
+        for a in [&la, &citizen] {
+            assert!(!decide(Some(a), &Action::EditKnowledgeBase).is_allowed());
+            assert!(!decide(Some(a), &Action::PublishKnowledgeBase).is_allowed());
+        }
+        assert_eq!(
+            decide(None, &Action::EditKnowledgeBase),
+            Decision::NeedsLogin
+        );
     }
 }

@@ -8,6 +8,7 @@ pub mod desk;
 pub mod filings;
 pub mod fiscal_code;
 pub mod identity;
+pub mod kb;
 pub mod password_policy;
 pub mod retry;
 pub mod vat_number;

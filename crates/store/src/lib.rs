@@ -9,6 +9,7 @@ pub mod credentials;
 pub mod desk;
 pub mod directory;
 pub mod filings;
+pub mod kb;
 pub mod lifecycle;
 pub mod oidc;
 pub mod outbox;

@@ -320,6 +320,8 @@ pub struct UserView {
     pub sees_reports: bool,
     /// Central administrator or central manager: exports the daily protocol register.
     pub keeps_register: bool,
+    /// Desk staff and the central administrator: write the FAQ.
+    pub writes_faq: bool,
     pub roles: Vec<String>,
 }
 
@@ -336,6 +338,11 @@ impl From<&SessionUser> for UserView {
                 || s.actor.has(Role::RegionalManager)
                 || s.actor.has(Role::CentralManager),
             keeps_register: s.actor.has(Role::CentralAdmin) || s.actor.has(Role::CentralManager),
+            writes_faq: sportello_core::authz::decide(
+                Some(&s.actor),
+                &sportello_core::authz::Action::EditKnowledgeBase,
+            )
+            .is_allowed(),
             roles: s
                 .actor
                 .grants

@@ -1487,6 +1487,7 @@ mod tests {
             taken: 3,
             closed: 4,
             transferred_out: 0,
+            deflected: 0,
             outcomes: Default::default(),
         }
     }

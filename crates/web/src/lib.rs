@@ -18,6 +18,7 @@ mod error;
 mod filing_api;
 mod filing_pages;
 pub mod i18n;
+mod kb_pages;
 mod oidc;
 mod oidc_clients;
 mod ops;
@@ -187,6 +188,7 @@ pub fn router(state: Shared) -> Router {
         .merge(oidc_clients::routes())
         .merge(desk_reports::routes())
         .merge(desk_pages::routes())
+        .merge(kb_pages::routes())
         .merge(filing_pages::routes())
         .merge(filing_api::routes())
         .fallback(pages::not_found)
@@ -271,6 +273,11 @@ pub async fn run_with_tls(
 ) -> std::io::Result<()> {
     app.persist_mailgate_token()
         .map_err(std::io::Error::other)?;
+    // The FAQ index is a copy of the published articles: rebuilt at start-up.
+    match app.kb_rebuild_index().await {
+        Ok(n) => tracing::info!(articles = n, "FAQ index rebuilt"),
+        Err(e) => tracing::error!(error = %e, "FAQ index not rebuilt"),
+    }
     let (stop_tx, stop_rx) = watch::channel(false);
     let workers: Vec<_> = (0..app.config.outbox.workers)
         .map(|_| tokio::spawn(app.worker().run(stop_rx.clone())))

@@ -37,6 +37,10 @@ pub struct Counts {
     pub taken: i64,
     pub closed: i64,
     pub transferred_out: i64,
+    /// In the period: requests not written because an article of the
+    /// knowledge base answered ("La risposta mi ha aiutato"), on the
+    /// channels of the scope's offices.
+    pub deflected: i64,
     /// Closed in the period, per outcome.
     pub outcomes: BTreeMap<String, i64>,
 }
@@ -224,6 +228,9 @@ impl App {
         {
             add_metric(&mut totals, &r.metric, r.n);
         }
+        totals.deflected =
+            sportello_store::kb::deflections_total(&self.db, open_ids.as_deref(), from_day, to_day)
+                .await?;
         let daily = store::stats(
             &self.db,
             level,

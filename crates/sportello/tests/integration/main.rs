@@ -15,6 +15,7 @@ mod filings_crash;
 mod identity;
 mod imap;
 mod import;
+mod kb;
 mod mail;
 mod matrix;
 mod oidc;

@@ -133,6 +133,10 @@ struct NewPage {
     attachments: Vec<FieldView>,
     /// Files were sent with a form shown again: they are not kept.
     files_dropped: bool,
+    /// Articles of the knowledge base matching the subject and description.
+    suggestions: Vec<crate::kb_pages::Suggestion>,
+    /// "Cerca nelle FAQ" was asked (say so when nothing matched).
+    faq_searched: bool,
 }
 
 fn is_notice_key(key: &str) -> bool {
@@ -169,6 +173,8 @@ fn closed_page(
         extra_fields: Vec::new(),
         attachments: Vec::new(),
         files_dropped: false,
+        suggestions: Vec::new(),
+        faq_searched: false,
     }
 }
 
@@ -272,6 +278,8 @@ fn form_page(
         attachments: vec![files],
         files_dropped,
         f,
+        suggestions: Vec::new(),
+        faq_searched: false,
     }
 }
 
@@ -391,6 +399,23 @@ pub async fn new_submit(
         return page_response(StatusCode::CONFLICT, &page);
     }
     let files_sent = !form.files.is_empty();
+    if form.get("action") == "faq" {
+        // "Cerca nelle FAQ" without JavaScript: the form again, with the
+        // articles matching what was typed.
+        let mut page = form_page(
+            &state,
+            &ctx,
+            &access,
+            &form.values,
+            FormErrors::default(),
+            None,
+            files_sent,
+        );
+        page.suggestions =
+            crate::kb_pages::suggest(&state, &form.get("subject"), &form.get("body")).await;
+        page.faq_searched = true;
+        return page_response(StatusCode::OK, &page);
+    }
     if form.get("action") == "lookup" && access.channel.notice_lookup != 0 {
         let number = form.get(&format!("field_{NOTICE_NUMBER}"));
         let taxpayer = form.get(&format!("field_{NOTICE_TAXPAYER}"));
