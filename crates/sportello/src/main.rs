@@ -86,6 +86,11 @@ enum Command {
         #[command(subcommand)]
         command: OidcCommand,
     },
+    /// Knowledge base (FAQ) tools.
+    Kb {
+        #[command(subcommand)]
+        command: KbCommand,
+    },
     /// Read one e-mail message (RFC 5322) on standard input and hand it to the
     /// assistance desk, for an MTA pipe (e.g. Postfix `mailbox_command` or an
     /// aliases entry). Exit codes follow sysexits: 0 accepted, 65 malformed
@@ -113,6 +118,13 @@ enum Command {
         #[arg(long, env = "SPORTELLO_DEMO_AGENCY_TOKEN", hide_env_values = true)]
         callback_token: String,
     },
+}
+
+#[derive(Subcommand)]
+enum KbCommand {
+    /// Rebuild the search index (`<data_dir>/kb-index`) from the published
+    /// articles; prints how many are indexed. `serve` also does it at start-up.
+    Reindex,
 }
 
 #[derive(Subcommand)]
@@ -318,6 +330,18 @@ async fn run(command: Command, config: Config) -> Result<ExitCode, String> {
                 .await
                 .map_err(|e| format!("oidc: {e}"))?;
             println!("{}", kids.join("\n"));
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Kb {
+            command: KbCommand::Reindex,
+        } => {
+            let db = open(&config).await?;
+            let app = App::new(config, db).await?;
+            let n = app
+                .kb_rebuild_index()
+                .await
+                .map_err(|e| format!("kb: {e}"))?;
+            println!("{n}");
             Ok(ExitCode::SUCCESS)
         }
     }

@@ -926,6 +926,7 @@ pub async fn openapi() -> Response {
     ([(axum::http::header::CONTENT_TYPE, "application/json")], {
         let mut doc = ApiDoc::openapi();
         doc.merge(crate::desk_api::DeskApiDoc::openapi());
+        doc.merge(crate::kb_api::KbApiDoc::openapi());
         doc.merge(crate::filing_api::FilingApiDoc::openapi());
         doc.to_pretty_json().unwrap_or_default()
     })

@@ -18,6 +18,7 @@ mod error;
 mod filing_api;
 mod filing_pages;
 pub mod i18n;
+mod kb_api;
 mod kb_pages;
 mod oidc;
 mod oidc_clients;
@@ -189,6 +190,7 @@ pub fn router(state: Shared) -> Router {
         .merge(desk_reports::routes())
         .merge(desk_pages::routes())
         .merge(kb_pages::routes())
+        .merge(kb_api::routes())
         .merge(filing_pages::routes())
         .merge(filing_api::routes())
         .fallback(pages::not_found)

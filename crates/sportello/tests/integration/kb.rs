@@ -579,6 +579,47 @@ async fn italian_search_finds_the_best_answer_on_the_demo_articles() {
         .await
         .unwrap();
     assert!(page.contains("Telecontenzioso"), "{page}");
+    // The JSON API, in the OpenAPI document.
+    let hits: serde_json::Value = c
+        .get(server.url("/api/v1/kb/search?q=perch%C3%A9+la+password+%C3%A8+scaduta&limit=3"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(hits[0]["slug"], "password-scaduta", "{hits}");
+    assert!(hits[0]["snippet_html"].as_str().unwrap().contains("<mark>"));
+    let res = c
+        .get(server.url("/api/v1/kb/articles/password-scaduta"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    let a: serde_json::Value = res.json().await.unwrap();
+    assert_eq!(a["version"], 1);
+    assert!(
+        a["answer_it_html"]
+            .as_str()
+            .unwrap()
+            .contains("<strong>scade dopo 90 giorni</strong>")
+    );
+    assert!(a["question_en"].as_str().unwrap().contains("expired"));
+    let res = c
+        .get(server.url("/api/v1/kb/articles/non-esiste"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 404);
+    let doc = c
+        .get(server.url("/api/v1/openapi.json"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(doc.contains("/api/v1/kb/search") && doc.contains("/api/v1/kb/articles/{slug}"));
 }
 
 #[tokio::test]
@@ -727,4 +768,39 @@ async fn a_suggestion_that_helped_is_a_request_avoided_in_the_reports() {
         .await
         .unwrap();
     assert!(page.contains("id=\"total-deflected\""), "{page}");
+}
+
+#[tokio::test]
+async fn the_reindex_command_rebuilds_the_index_from_the_database() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = crate::harness::fresh_database(dir.path()).await;
+    let data = dir.path().to_str().unwrap();
+    let run = |args: &[&str]| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_sportello"))
+            .args(["--database-url", &url, "--data-dir", data])
+            .args(args)
+            .env_remove("SPORTELLO_CONFIG")
+            .env("SPORTELLO_ARGON2__MEMORY_KIB", "1024")
+            .env("SPORTELLO_ARGON2__ITERATIONS", "1")
+            .output()
+            .expect("run sportello")
+    };
+    let out = run(&["demo"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    std::fs::remove_dir_all(dir.path().join("kb-index")).unwrap();
+    let out = run(&["kb", "reindex"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout).trim(),
+        sportello_app::kb::demo::ARTICLES.len().to_string()
+    );
+    assert!(dir.path().join("kb-index").join("meta.json").exists());
 }
