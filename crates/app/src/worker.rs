@@ -13,6 +13,9 @@ use crate::now_micros;
 /// How often a worker refreshes the outbox depth gauges.
 const DEPTH_EVERY: Duration = Duration::from_secs(1);
 
+/// Outbox items claimed per pass, in rounds of `filings.concurrency`.
+const CLAIM_ROUNDS: i64 = 4;
+
 #[derive(Clone)]
 pub struct Worker {
     pub db: Db,
@@ -40,7 +43,9 @@ impl Worker {
             &self.db,
             now_micros(),
             self.lease.as_micros() as i64,
-            16.max(self.courier.concurrency as i64),
+            // A few rounds of deliveries per pass: the commit that records
+            // them is shared by more.
+            16.max(CLAIM_ROUNDS * self.courier.concurrency as i64),
         )
         .await?;
         // Deliveries to agencies go out together and are recorded in one

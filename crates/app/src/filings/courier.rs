@@ -13,6 +13,7 @@ use std::time::Duration;
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
+use futures_util::StreamExt;
 use futures_util::future::join_all;
 use jsonwebtoken::{EncodingKey, Header};
 use serde_json::{Value, json};
@@ -193,21 +194,23 @@ impl Courier {
             .collect();
         let delivery_ids: Vec<i64> = ids.iter().map(|(_, d)| *d).collect();
         let outgoing = store::outgoing(&self.db, &delivery_ids).await?;
-        let mut answers: Vec<(i64, Option<Outgoing>, Option<Answer>)> = Vec::new();
-        for chunk in ids.chunks(self.concurrency) {
-            let futures = chunk.iter().map(|(outbox_id, delivery_id)| {
-                let d = outgoing.iter().find(|o| o.id == *delivery_id).cloned();
+        // At most `concurrency` requests in flight; a slow agency holds up
+        // one slot, not a whole round.
+        let answers: Vec<(i64, Option<Outgoing>, Option<Answer>)> =
+            futures_util::stream::iter(ids.iter().copied().map(|(outbox_id, delivery_id)| {
+                let d = outgoing.iter().find(|o| o.id == delivery_id).cloned();
                 async move {
                     let answer = match &d {
                         // Only deliveries still being handed over are sent.
                         Some(d) if is_in_flight(&d.state) => Some(self.send(d).await),
                         _ => None,
                     };
-                    (*outbox_id, d, answer)
+                    (outbox_id, d, answer)
                 }
-            });
-            answers.extend(join_all(futures).await);
-        }
+            }))
+            .buffer_unordered(self.concurrency.max(1))
+            .collect()
+            .await;
         let now = now_micros();
         let mut tx = self.db.begin_write().await?;
         let filings: Vec<i64> = answers
