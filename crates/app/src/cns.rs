@@ -215,7 +215,7 @@ fn map_rustls_error(e: rustls::Error) -> CnsError {
 }
 
 /// Reads the identity of an (already verified) end-entity certificate.
-fn identity_of(der: &CertificateDer<'_>) -> Result<CnsIdentity, CnsError> {
+pub(crate) fn identity_of(der: &CertificateDer<'_>) -> Result<CnsIdentity, CnsError> {
     let cert = parse_x509(der).map_err(CnsError::BadCertificate)?;
     let fiscal_code = fiscal_code_of(&cert)?;
     Ok(CnsIdentity {

@@ -36,9 +36,31 @@ pub struct Config {
     pub oidc: OidcConfig,
     pub desk: DeskConfig,
     pub filings: FilingsConfig,
+    pub registration: RegistrationConfig,
     /// Start the process clock at this instant (RFC 3339) and let it run on:
     /// for demonstrations and tests of opening hours. Empty = the real time.
     pub clock_start: String,
+}
+
+/// Self-registration of private subjects with PEC and digital signature.
+#[derive(Clone, Debug, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct RegistrationConfig {
+    /// PEM bundle of the certification authorities whose signing
+    /// certificates are accepted (the qualified trust service providers);
+    /// empty = self-registration is closed.
+    pub trusted_ca_file: String,
+    /// Days the link sent to the applicant's PEC stays valid.
+    pub link_days: i64,
+}
+
+impl Default for RegistrationConfig {
+    fn default() -> Self {
+        Self {
+            trusted_ca_file: String::new(),
+            link_days: 7,
+        }
+    }
 }
 
 /// Integrated filings and their delivery to agencies.
@@ -270,6 +292,7 @@ impl Default for Config {
             oidc: OidcConfig::default(),
             desk: DeskConfig::default(),
             filings: FilingsConfig::default(),
+            registration: RegistrationConfig::default(),
             clock_start: String::new(),
         }
     }
@@ -541,6 +564,17 @@ impl Config {
             || self.login.lockout_minutes <= 0
         {
             return bad("login", "soglie e durate devono essere positive".into());
+        }
+        if self.registration.link_days <= 0 {
+            return bad("registration.link_days", "deve essere positivo".into());
+        }
+        if !self.registration.trusted_ca_file.is_empty()
+            && !Path::new(&self.registration.trusted_ca_file).is_file()
+        {
+            return bad(
+                "registration.trusted_ca_file",
+                format!("file «{}» non trovato", self.registration.trusted_ca_file),
+            );
         }
         if !self.cns.listen.is_empty() {
             if self.cns.listen.parse::<SocketAddr>().is_err() {

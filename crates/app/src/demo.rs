@@ -117,6 +117,14 @@ const ORGS: &[OrgRow] = &[
         Some("Emilia-Romagna"),
     ),
     (
+        "ASL-FE",
+        "Azienda USL di Ferrara",
+        "health_authority",
+        None,
+        None,
+        Some("Emilia-Romagna"),
+    ),
+    (
         "INPS",
         "INPS - Istituto Nazionale della Previdenza Sociale",
         "social_security",
@@ -231,6 +239,8 @@ const APPLICATIONS: &[AppRow] = &[
             ("consultazione", "Ente impositore - sola consultazione"),
             ("professionista", "Professionista / difensore"),
             ("ctu", "Consulente tecnico d'ufficio"),
+            ("contribuente", "Parte del giudizio (contribuente)"),
+            ("ente_pubblico", "Dipendente di ente pubblico"),
         ],
     ),
     (
@@ -272,6 +282,17 @@ const APPLICATIONS: &[AppRow] = &[
         "Iscrizioni e variazioni al Registro delle imprese della Camera di Commercio",
         &[("impresa", "Titolare o legale rappresentante")],
     ),
+];
+
+/// Self-registration (seed 001, case 1): the PTT profile each category
+/// receives, and whether the central administrator approves first (bodies
+/// without a local administrator, case 3).
+const REGISTRATION_PROFILES: &[(&str, (&str, &str), bool)] = &[
+    ("private_person", ("PTT", "contribuente"), false),
+    ("company", ("PTT", "contribuente"), false),
+    ("professional", ("PTT", "professionista"), false),
+    ("court_auxiliary", ("PTT", "ctu"), false),
+    ("public_employee", ("PTT", "ente_pubblico"), true),
 ];
 
 /// Public bodies whose employees act for a tax authority in disputes.
@@ -325,6 +346,20 @@ const RULES: &[RuleRow] = &[
         None,
     ),
     ("PTT", "ctu", &[], &["dispute.read", "casefile.read"], None),
+    (
+        "PTT",
+        "contribuente",
+        &[],
+        &["dispute.read", "casefile.read", "casefile.file"],
+        None,
+    ),
+    (
+        "PTT",
+        "ente_pubblico",
+        &[],
+        &["dispute.read", "casefile.read", "casefile.file"],
+        None,
+    ),
     ("CIVIS", "intermediario", &[], &["request.file"], None),
     (
         "BDNA",
@@ -649,6 +684,16 @@ pub async fn seed(app: &App) -> Result<DemoReport, AppError> {
             .map(|(a, p)| profile_ids[&(*a, *p)].1)
             .collect();
         catalogue::set_profile_implications(&mut tx, pid, &implied).await?;
+    }
+    for (category, key, needs_approval) in REGISTRATION_PROFILES {
+        let (_, pid) = profile_ids[key];
+        sportello_store::registration::set_category_profile(
+            &mut tx,
+            category,
+            pid,
+            *needs_approval,
+        )
+        .await?;
     }
     let registered = demo_rp
         .apply(

@@ -39,7 +39,7 @@ pub struct NewUserInput {
     pub first_access: String,
 }
 
-fn check_text(
+pub(crate) fn check_text(
     field: &'static str,
     value: &str,
     max: usize,
@@ -58,7 +58,7 @@ fn check_text(
     Ok(v.to_string())
 }
 
-fn check_email(
+pub(crate) fn check_email(
     field: &'static str,
     value: &str,
     required: bool,

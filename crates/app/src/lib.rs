@@ -3,6 +3,7 @@
 //! outgoing work in the outbox, so a 2xx answer means all of it is committed.
 
 pub mod bulk;
+pub mod cades;
 pub mod catalogue_admin;
 pub mod cns;
 pub mod config;
@@ -17,6 +18,7 @@ pub mod mail;
 pub mod mail_in;
 pub mod oidc;
 pub mod organizations;
+pub mod registration;
 pub mod scim;
 pub mod security;
 pub mod worker;

@@ -119,6 +119,8 @@ pub enum Action<'a> {
     WorkAnyOffice { office_ids: &'a [i64] },
     /// Define integrated services and agency connectors.
     ManageIntegratedServices,
+    /// See self-registrations, approve or refuse those that wait for it.
+    ManageRegistrations,
     /// Write articles of the knowledge base (FAQ): drafts and new versions.
     EditKnowledgeBase,
     /// Publish or withdraw an article of the knowledge base.
@@ -169,7 +171,9 @@ pub fn decide(actor: Option<&Actor>, action: &Action<'_>) -> Decision {
         Action::WorkOffice { office_id } => works_office(actor, *office_id),
         Action::ViewRegionReports { region } => region_manager(actor, region),
         Action::ViewNationalReports => actor.has(Role::CentralManager),
-        Action::ManageChannels | Action::ManageIntegratedServices => actor.has(Role::CentralAdmin),
+        Action::ManageChannels | Action::ManageIntegratedServices | Action::ManageRegistrations => {
+            actor.has(Role::CentralAdmin)
+        }
         Action::Filing {
             owner_id,
             delegators,
@@ -217,9 +221,9 @@ pub fn decide(actor: Option<&Actor>, action: &Action<'_>) -> Decision {
             | Action::WorkAnyOffice { .. } => "office outside the actor's assignment",
             Action::ViewRegionReports { .. } => "region outside the manager's scope",
             Action::ViewNationalReports => "reserved to the central managers",
-            Action::ManageChannels | Action::ManageIntegratedServices => {
-                "reserved to the central administrator"
-            }
+            Action::ManageChannels
+            | Action::ManageIntegratedServices
+            | Action::ManageRegistrations => "reserved to the central administrator",
             Action::Filing { capable: false, .. } => "profile without the needed capability",
             Action::Filing { .. } => "filing of another user who did not sub-delegate the actor",
             Action::ExportRegister => "reserved to the register's keepers",
@@ -424,6 +428,9 @@ mod tests {
         assert!(decide(Some(&admin), &Action::ManageIntegratedServices).is_allowed());
         assert!(!decide(Some(&admin), &filing(2, &[], true)).is_allowed());
         assert!(!decide(Some(&owner), &Action::ManageIntegratedServices).is_allowed());
+        assert!(decide(Some(&admin), &Action::ManageRegistrations).is_allowed());
+        assert!(!decide(Some(&owner), &Action::ManageRegistrations).is_allowed());
+        assert!(!decide(None, &Action::ManageRegistrations).is_allowed());
     }
 
     #[test]

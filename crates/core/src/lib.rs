@@ -10,6 +10,8 @@ pub mod fiscal_code;
 pub mod identity;
 pub mod kb;
 pub mod password_policy;
+pub mod pdf;
+pub mod registration;
 pub mod retry;
 pub mod vat_number;
 

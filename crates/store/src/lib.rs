@@ -13,6 +13,7 @@ pub mod kb;
 pub mod lifecycle;
 pub mod oidc;
 pub mod outbox;
+pub mod registration;
 pub mod scim;
 pub mod sessions;
 

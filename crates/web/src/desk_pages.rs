@@ -320,12 +320,12 @@ pub struct UploadForm {
 }
 
 impl UploadForm {
-    fn get(&self, name: &str) -> String {
+    pub(crate) fn get(&self, name: &str) -> String {
         self.values.get(name).cloned().unwrap_or_default()
     }
 
     /// The CSRF token, named as in every other form.
-    fn csrf(&self) -> &str {
+    pub(crate) fn csrf(&self) -> &str {
         self.values
             .get("csrf_token")
             .map(String::as_str)
@@ -333,7 +333,7 @@ impl UploadForm {
     }
 }
 
-async fn read_upload_form(mut multipart: Multipart) -> Result<UploadForm, WebError> {
+pub(crate) async fn read_upload_form(mut multipart: Multipart) -> Result<UploadForm, WebError> {
     let mut values = HashMap::new();
     let mut files = Vec::new();
     let unreadable = |e: axum::extract::multipart::MultipartError| {

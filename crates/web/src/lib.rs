@@ -24,6 +24,7 @@ mod oidc;
 mod oidc_clients;
 mod ops;
 mod pages;
+mod registration_pages;
 mod scim;
 pub mod tls;
 
@@ -192,6 +193,7 @@ pub fn router(state: Shared) -> Router {
         .merge(kb_pages::routes())
         .merge(kb_api::routes())
         .merge(filing_pages::routes())
+        .merge(registration_pages::routes())
         .merge(filing_api::routes())
         .fallback(pages::not_found)
         .layer(axum::extract::DefaultBodyLimit::max(24 * 1024 * 1024))

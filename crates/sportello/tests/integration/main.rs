@@ -19,6 +19,7 @@ mod kb;
 mod mail;
 mod matrix;
 mod oidc;
+mod registration;
 mod scim;
 mod storage;
 mod web;
