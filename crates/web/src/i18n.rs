@@ -1896,19 +1896,23 @@ const TEXTS: &[(&str, &str, &str)] = &[
     ("reg.category.org_hint", "indica l'ente", "name your body"),
     (
         "reg.category.private_person",
-        "Private person",
+        "Persona fisica",
         "Private person",
     ),
-    ("reg.category.company", "Company or body", "Company or body"),
-    ("reg.category.professional", "Professional", "Professional"),
+    ("reg.category.company", "Società o ente", "Company or body"),
+    (
+        "reg.category.professional",
+        "Professionista",
+        "Professional",
+    ),
     (
         "reg.category.court_auxiliary",
-        "Court-appointed expert (CTU)",
+        "Ausiliario del giudice (CTU)",
         "Court-appointed expert (CTU)",
     ),
     (
         "reg.category.public_employee",
-        "Public employee",
+        "Dipendente pubblico",
         "Public employee",
     ),
     ("reg.organization", "Ente di appartenenza", "Your body"),

@@ -45,10 +45,12 @@ pub fn routes() -> Router<Shared> {
 }
 
 fn category_label(lang: Lang, code: &str) -> String {
-    match (Category::from_code(code), lang) {
-        (Some(c), Lang::It) => c.label_it().to_string(),
-        (Some(c), Lang::En) => i18n::t(lang, &format!("reg.category.{}", c.code())).to_string(),
-        (None, _) => code.to_string(),
+    match Category::from_code(code) {
+        Some(c) if SELF_REGISTERING.contains(&c) => {
+            i18n::t(lang, &format!("reg.category.{}", c.code())).to_string()
+        }
+        Some(c) => c.label_it().to_string(),
+        None => code.to_string(),
     }
 }
 
