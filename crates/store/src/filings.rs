@@ -388,18 +388,6 @@ pub async fn lock_filing_in(conn: &mut AnyConnection, id: i64, now: i64) -> Resu
     Ok(())
 }
 
-/// Ids for an `IN (...)` list, padded to the next power of two by
-/// repeating the last one: the statement text then takes only a few shapes,
-/// so PostgreSQL and SQLite reuse prepared statements instead of preparing
-/// (and planning) one for every batch size. Repeats change no result.
-pub(crate) fn padded(ids: &[i64]) -> Vec<i64> {
-    let mut out = ids.to_vec();
-    if let Some(&last) = ids.last() {
-        out.resize(ids.len().next_power_of_two(), last);
-    }
-    out
-}
-
 /// `$from, $from+1, ...`: `n` placeholders.
 fn marks(from: usize, n: usize) -> String {
     (from..from + n)
@@ -416,7 +404,6 @@ pub async fn lock_filings_in(conn: &mut AnyConnection, ids: &[i64], now: i64) ->
     if ids.is_empty() {
         return Ok(());
     }
-    let ids = &padded(ids);
     let list = marks(2, ids.len());
     let sql = if conn.backend_name().eq_ignore_ascii_case("postgresql") {
         format!(
@@ -446,7 +433,6 @@ pub async fn set_all_started_notified_many_in(conn: &mut AnyConnection, ids: &[i
     if ids.is_empty() {
         return Ok(());
     }
-    let ids = &padded(ids);
     let sql = format!(
         "UPDATE filings SET all_started_notified = 1 WHERE id IN ({})",
         marks(1, ids.len())
@@ -507,7 +493,6 @@ pub async fn filings_in(conn: &mut AnyConnection, ids: &[i64]) -> Result<Vec<Fil
     if ids.is_empty() {
         return Ok(Vec::new());
     }
-    let ids = &padded(ids);
     let sql = format!("{FILING} WHERE f.id IN ({})", marks(1, ids.len()));
     let mut q = sqlx::query_as(sqlx::AssertSqlSafe(sql));
     for id in ids {
@@ -687,7 +672,6 @@ pub async fn deliveries_of_filings_in(
     if filing_ids.is_empty() {
         return Ok(Vec::new());
     }
-    let filing_ids = &padded(filing_ids);
     let sql = format!(
         "{DELIVERY} WHERE d.filing_id IN ({}) ORDER BY d.filing_id, d.id",
         marks(1, filing_ids.len())
@@ -743,7 +727,6 @@ pub async fn outgoing(db: &Db, ids: &[i64]) -> Result<Vec<Outgoing>> {
     if ids.is_empty() {
         return Ok(Vec::new());
     }
-    let ids = &padded(ids);
     let marks: Vec<String> = (1..=ids.len()).map(|i| format!("${i}")).collect();
     let sql = format!(
         "SELECT d.id, d.filing_id, d.state, d.idempotency_key, d.payload, d.attempts, c.endpoint, c.timeout_ms, c.max_attempts
@@ -980,7 +963,6 @@ pub async fn filing_contacts_many_in(
     if filing_ids.is_empty() {
         return Ok(Vec::new());
     }
-    let filing_ids = &padded(filing_ids);
     let sql = format!(
         "SELECT DISTINCT f.id, u.email FROM filings f JOIN users u ON u.id IN (f.owner_id, f.prepared_by)
          WHERE f.id IN ({}) AND u.email <> '' ORDER BY f.id, u.email",

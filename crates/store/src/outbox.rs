@@ -197,8 +197,7 @@ pub async fn reschedule_in(conn: &mut AnyConnection, id: i64, error: &str, at: i
 
 /// [`mark_sent_in`] for several items: one statement.
 pub async fn mark_sent_many_in(conn: &mut AnyConnection, ids: &[i64], now: i64) -> Result<()> {
-    for chunk in ids.chunks(512) {
-        let chunk = &crate::filings::padded(chunk);
+    for chunk in ids.chunks(500) {
         let placeholders: Vec<String> = (2..chunk.len() + 2).map(|i| format!("${i}")).collect();
         let sql = format!(
             "UPDATE outbox SET state = 'sent', done_at = $1, lease_until = NULL, last_error = NULL
