@@ -772,7 +772,7 @@ impl App {
         }
         let actor = format!("user:{}", who.user.id);
         let target = format!("registration:{id}");
-        if approve {
+        let (action, detail) = if approve {
             let profile = self.profile_for(&reg.category).await?;
             let user_id = self
                 .activate_in(&mut tx, &reg, &profile, Some(who.user.id), now)
@@ -787,17 +787,10 @@ impl App {
                 now,
             )
             .await?;
-            record(
-                &mut tx,
-                &actor,
-                who.user.organization_id,
+            (
                 "registration.approve",
-                &target,
-                &serde_json::json!({ "user": user_id }).to_string(),
-                origin,
-                now,
+                serde_json::json!({ "user": user_id }),
             )
-            .await?;
         } else {
             store::decide(
                 &mut tx,
@@ -824,18 +817,22 @@ impl App {
                 now,
             )
             .await?;
-            record(
-                &mut tx,
-                &actor,
-                who.user.organization_id,
+            (
                 "registration.refuse",
-                &target,
-                &serde_json::json!({ "reason": reason }).to_string(),
-                origin,
-                now,
+                serde_json::json!({ "reason": reason }),
             )
-            .await?;
-        }
+        };
+        record(
+            &mut tx,
+            &actor,
+            who.user.organization_id,
+            action,
+            &target,
+            &detail.to_string(),
+            origin,
+            now,
+        )
+        .await?;
         tx.commit().await.map_err(StoreError::from)?;
         store::by_id(&self.db, id).await?.ok_or(AppError::NotFound)
     }

@@ -4,7 +4,6 @@
 
 use askama::Template;
 use axum::extract::{Multipart, Path, Query, State};
-use axum::http::header;
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use serde::Deserialize;
 use sportello_app::delegation::{AppointmentInput, MAX_LETTER_BYTES};
@@ -758,18 +757,7 @@ pub async fn appointment_letter(
         .await
         .map_err(AppError::from)?
         .ok_or(WebError::NotFound)?;
-    let disposition = format!(
-        "attachment; filename=\"{}\"",
-        name.replace(['"', '\r', '\n'], "_")
-    );
-    Ok((
-        [
-            (header::CONTENT_TYPE, kind),
-            (header::CONTENT_DISPOSITION, disposition),
-        ],
-        bytes,
-    )
-        .into_response())
+    Ok(crate::pages::attachment(&name, kind, bytes))
 }
 
 #[derive(Deserialize, Default)]

@@ -15,6 +15,24 @@ use crate::ctx::{Ctx, LANG_COOKIE, PageCtx, SESSION_COOKIE, safe_next, set_cooki
 use crate::error::WebError;
 use crate::i18n::Lang;
 
+/// A file to download: its name (quotes and control characters replaced),
+/// its type, and `nosniff` so a browser never reinterprets it.
+pub fn attachment(name: &str, content_type: impl Into<String>, bytes: Vec<u8>) -> Response {
+    let disposition = format!(
+        "attachment; filename=\"{}\"",
+        name.replace(|c: char| c == '"' || c.is_control(), "_")
+    );
+    (
+        [
+            (header::CONTENT_TYPE, content_type.into()),
+            (header::CONTENT_DISPOSITION, disposition),
+            (header::X_CONTENT_TYPE_OPTIONS, "nosniff".to_string()),
+        ],
+        bytes,
+    )
+        .into_response()
+}
+
 pub fn render<T: Template>(t: &T) -> Result<Html<String>, WebError> {
     t.render()
         .map(Html)

@@ -6,7 +6,7 @@
 use askama::Template;
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, Multipart, Path, Query, State};
-use axum::http::{StatusCode, header};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use serde::Deserialize;
@@ -24,7 +24,7 @@ use crate::desk_pages::read_upload_form;
 use crate::error::WebError;
 use crate::i18n::{self, Lang};
 use crate::ops::local_time;
-use crate::pages::render;
+use crate::pages::{attachment, render};
 
 const BODY_LIMIT: usize = MAX_SIGNED_BYTES + MAX_SUPPORT_BYTES + 1024 * 1024;
 
@@ -298,7 +298,7 @@ async fn document(
     Query(q): Query<TokenQuery>,
 ) -> Result<Response, WebError> {
     match state.app.registration_document(&q.token).await {
-        Ok((name, bytes)) => Ok(download(&name, "application/pdf", bytes)),
+        Ok((name, bytes)) => Ok(attachment(&name, "application/pdf", bytes)),
         Err(AppError::InvalidToken) => Err(WebError::NotFound),
         Err(e) => Err(e.into()),
     }
@@ -335,22 +335,6 @@ async fn upload(
         Err(e) => field_error(ctx.lang, e, &mut errors)?,
     }
     case_page_with(&state, &ctx, token, errors).await
-}
-
-fn download(name: &str, content_type: &'static str, bytes: Vec<u8>) -> Response {
-    let disposition = format!(
-        "attachment; filename=\"{}\"",
-        name.replace(|c: char| c == '"' || c.is_control(), "_")
-    );
-    (
-        [
-            (header::CONTENT_TYPE, content_type.to_string()),
-            (header::CONTENT_DISPOSITION, disposition),
-            (header::X_CONTENT_TYPE_OPTIONS, "nosniff".to_string()),
-        ],
-        bytes,
-    )
-        .into_response()
 }
 
 // ---------------------------------------------------------------------- staff
@@ -571,5 +555,5 @@ async fn staff_file(
     } else {
         "application/octet-stream"
     };
-    Ok(download(&name, content_type, bytes))
+    Ok(attachment(&name, content_type, bytes))
 }

@@ -331,12 +331,26 @@ async fn sub_delegation_extends_only_what_is_held_and_ends_with_it() {
         .skip(1)
         .map(|p| p.split('"').next().unwrap().to_string())
         .collect();
-    assert_eq!(
-        offers.len(),
-        2,
-        "his profile and the narrower one: {offers:?}"
-    );
+    // For the integrated services: his profile and the narrower one; for
+    // each agency's application he is enabled at, his own profile.
+    let held = profile_id(&t, "SERVIZI-INTEGRATI", "impresa").await;
     let narrower = profile_id(&t, "SERVIZI-INTEGRATI", "collaboratore").await;
+    let mut expected = vec![held, narrower];
+    for app in ["INPS-IMPRESE", "INAIL-IMPRESE", "CCIAA-COMUNICA"] {
+        let profile = if app == "CCIAA-COMUNICA" {
+            "impresa"
+        } else {
+            "datore_lavoro"
+        };
+        expected.push(profile_id(&t, app, profile).await);
+    }
+    let mut offered: Vec<i64> = offers
+        .iter()
+        .map(|o| o.rsplit(':').next().unwrap().parse().unwrap())
+        .collect();
+    offered.sort_unstable();
+    expected.sort_unstable();
+    assert_eq!(offered, expected, "offers: {offers:?}");
     let offer = offers
         .iter()
         .find(|o| o.ends_with(&format!(":{narrower}")))
