@@ -987,7 +987,7 @@ async fn discovery_describes_what_is_supported() {
         )
         .await;
     assert_eq!(r.status, 200, "{}", r.body);
-    assert_eq!(r.body["totalResults"], 5, "Anna and the four PTT profiles");
+    assert_eq!(r.body["totalResults"], 7, "Anna and the six PTT profiles");
     assert_eq!(r.body["Resources"][0]["userName"], EMPLOYEE);
     assert!(r.body["Resources"][0].get("name").is_none());
     assert!(
