@@ -12,6 +12,12 @@ fn sportello(args: &[&str], envs: &[(&str, &str)]) -> Output {
         .env_remove("SPORTELLO_CONFIG")
         .env("SPORTELLO_ARGON2__MEMORY_KIB", "1024")
         .env("SPORTELLO_ARGON2__ITERATIONS", "1");
+    // A data directory of its own (the search index lives there), unless
+    // the test names one: nothing is written into the source tree.
+    let scratch = tempfile::tempdir().expect("temp dir");
+    if !args.iter().any(|a| *a == "--data-dir" || *a == "--config") {
+        cmd.env("SPORTELLO_DATA_DIR", scratch.path());
+    }
     for (k, v) in envs {
         cmd.env(k, v);
     }

@@ -1040,6 +1040,8 @@ async fn the_cli_issues_a_token_and_prints_only_it() {
         .args([
             "--database-url",
             &w.t.app.config.database_url,
+            "--data-dir",
+            w.t.dir.path().to_str().unwrap(),
             "scim-token",
             "--org",
             "NESSUNO",
