@@ -41,13 +41,15 @@ use base64::engine::general_purpose::STANDARD;
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
-use sportello_app::security::token_hash;
-use sportello_app::{App, Config, Origin, demo};
+use sportello_app::{App, Config, demo};
 use sportello_store::Db;
 
 #[path = "../tests/integration/child.rs"]
 mod child;
+#[path = "../tests/integration/filing_load.rs"]
+mod filing_load;
 use child::{Proc, tail};
+use filing_load::{AGENCIES, point_connectors_at, submit_filings};
 
 const FILINGS: usize = 10_000;
 const DELIVERIES: i64 = 3 * FILINGS as i64;
@@ -57,14 +59,6 @@ const BASELINE: usize = 30_000;
 const WARMUP: usize = 3_000;
 /// Tasks sending the filings through the library.
 const SUBMITTERS: usize = 4;
-/// Roberto Esposito, owner of an enterprise, enabled at all three agencies.
-const ROBERTO: &str = "SPSRRT77P03D548A";
-/// (connector code, path at the demo agency, key in its /stats)
-const AGENCIES: [(&str, &str, &str); 3] = [
-    ("INPS", "inps", "INPS"),
-    ("INAIL", "inail", "INAIL"),
-    ("CCIAA-FERA", "cciaa", "CCIAA"),
-];
 /// The portal's defaults (crates/app/src/config.rs), for the baseline's concurrency.
 const DEFAULT_WORKERS: usize = 2;
 const DEFAULT_CONCURRENCY: usize = 32;
@@ -420,27 +414,6 @@ async fn post_all(
 // ---------------------------------------------------------------------------
 // One backend
 
-fn values(n: usize) -> BTreeMap<String, String> {
-    [
-        ("codice_fiscale", "01234567897".to_string()),
-        ("denominazione", format!("Estense Costruzioni {n} S.r.l.")),
-        ("forma_giuridica", "S.r.l.".into()),
-        ("sede_comune", "Ferrara".into()),
-        ("sede_indirizzo", "Via Garibaldi 12".into()),
-        ("data_inizio", "01/12/2026".into()),
-        ("ateco", "41.20.00".into()),
-        (
-            "descrizione_attivita",
-            "Costruzione di edifici residenziali e non residenziali".into(),
-        ),
-        ("dipendenti", "4".into()),
-        ("pec", "estense@pec.example.it".into()),
-    ]
-    .into_iter()
-    .map(|(k, v)| (k.to_string(), v))
-    .collect()
-}
-
 async fn run(
     backend: &'static str,
     url: &str,
@@ -470,17 +443,7 @@ async fn run(
     let app = App::new(config, db.clone()).await.unwrap();
     demo::seed(&app).await.unwrap();
     app.oidc_ensure_keys().await.unwrap();
-    for (code, segment, _) in AGENCIES {
-        sqlx::query(
-            "UPDATE agency_connectors SET endpoint = $1, callback_token_hash = $2 WHERE code = $3",
-        )
-        .bind(format!("{agency}/{segment}/pratiche"))
-        .bind(token_hash(&token))
-        .bind(code)
-        .execute(db.pool())
-        .await
-        .unwrap();
-    }
+    point_connectors_at(&db, &agency, &token).await;
 
     let data_dir = work.to_string_lossy().into_owned();
     let listen = format!("127.0.0.1:{portal_port}");
@@ -511,39 +474,8 @@ async fn run(
 
     // 10,000 filings through the library while the portal is stopped.
     println!("filings bench ({backend}): sending {FILINGS} filings through App::submit_filing");
-    let login = app
-        .login(ROBERTO, demo::DEMO_PASSWORD, &Origin::default())
-        .await
-        .unwrap();
-    let roberto = Arc::new(
-        app.session_user(&login.session_token)
-            .await
-            .unwrap()
-            .unwrap(),
-    );
     let start = Instant::now();
-    let submitters: Vec<_> = (0..SUBMITTERS)
-        .map(|task| {
-            let (app, roberto) = (app.clone(), roberto.clone());
-            tokio::spawn(async move {
-                for n in (task..FILINGS).step_by(SUBMITTERS) {
-                    app.submit_filing(
-                        &roberto,
-                        sportello_app::filings::demo::SERVICE,
-                        roberto.user.id,
-                        None,
-                        &values(n),
-                        &Origin::default(),
-                    )
-                    .await
-                    .unwrap();
-                }
-            })
-        })
-        .collect();
-    for s in submitters {
-        s.await.unwrap();
-    }
+    submit_filings(&app, FILINGS, SUBMITTERS).await;
     let submit_rate = FILINGS as f64 / start.elapsed().as_secs_f64();
     let queued = scalar(
         &db,

@@ -9,29 +9,20 @@
 //! key and the agency answers with what it recorded: a "repeat"), and the
 //! portal must record the protocol number the agency gave for that key.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{HashMap, HashSet};
 use std::path::Path;
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
-use sportello_app::security::token_hash;
-use sportello_app::{App, Origin, demo};
+use sportello_app::{App, demo};
 use sportello_store::Db;
 
 use crate::child::{Proc, tail};
+use crate::filing_load::{AGENCIES, point_connectors_at, submit_filings};
 use crate::harness::{backend, free_port, fresh_database, test_config};
 
 const FILINGS: usize = 1_000;
 const DELIVERIES: i64 = 3 * FILINGS as i64;
-/// Roberto Esposito, owner of an enterprise, enabled at all three agencies.
-const ROBERTO: &str = "SPSRRT77P03D548A";
-/// (connector code, path at the demo agency, key in its /stats)
-const AGENCIES: [(&str, &str, &str); 3] = [
-    ("INPS", "inps", "INPS"),
-    ("INAIL", "inail", "INAIL"),
-    ("CCIAA-FERA", "cciaa", "CCIAA"),
-];
 const KILLS: usize = 5;
 /// No delivery recorded for this long: the test fails with diagnostics.
 const STALL: Duration = Duration::from_secs(60);
@@ -48,27 +39,6 @@ impl Rng {
         self.0 ^= self.0 >> 27;
         self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
     }
-}
-
-fn values(n: usize) -> BTreeMap<String, String> {
-    [
-        ("codice_fiscale", "01234567897".to_string()),
-        ("denominazione", format!("Estense Costruzioni {n} S.r.l.")),
-        ("forma_giuridica", "S.r.l.".into()),
-        ("sede_comune", "Ferrara".into()),
-        ("sede_indirizzo", format!("Via Garibaldi {}", n + 1)),
-        ("data_inizio", "01/12/2026".into()),
-        ("ateco", "41.20.00".into()),
-        (
-            "descrizione_attivita",
-            "Costruzione di edifici residenziali e non residenziali".into(),
-        ),
-        ("dipendenti", "4".into()),
-        ("pec", "estense@pec.example.it".into()),
-    ]
-    .into_iter()
-    .map(|(k, v)| (k.to_string(), v))
-    .collect()
 }
 
 async fn taken_in_charge(db: &Db) -> i64 {
@@ -149,52 +119,10 @@ async fn sigkill_while_delivering_1000_filings_delivers_each_exactly_once() {
     let app = App::new(config, db.clone()).await.unwrap();
     demo::seed(&app).await.unwrap();
     app.oidc_ensure_keys().await.unwrap();
-    for (code, segment, _) in AGENCIES {
-        let done = sqlx::query(
-            "UPDATE agency_connectors SET endpoint = $1, callback_token_hash = $2 WHERE code = $3",
-        )
-        .bind(format!("{agency}/{segment}/pratiche"))
-        .bind(token_hash(&token))
-        .bind(code)
-        .execute(db.pool())
-        .await
-        .unwrap();
-        assert_eq!(done.rows_affected(), 1, "connector {code}");
-    }
+    point_connectors_at(&db, &agency, &token).await;
 
     // 1,000 filings sent with no server running: 3,000 deliveries wait in the outbox.
-    let login = app
-        .login(ROBERTO, demo::DEMO_PASSWORD, &Origin::default())
-        .await
-        .unwrap();
-    let roberto = Arc::new(
-        app.session_user(&login.session_token)
-            .await
-            .unwrap()
-            .unwrap(),
-    );
-    let submitters: Vec<_> = (0..SUBMITTERS)
-        .map(|task| {
-            let (app, roberto) = (app.clone(), roberto.clone());
-            tokio::spawn(async move {
-                for n in (task..FILINGS).step_by(SUBMITTERS) {
-                    app.submit_filing(
-                        &roberto,
-                        sportello_app::filings::demo::SERVICE,
-                        roberto.user.id,
-                        None,
-                        &values(n),
-                        &Origin::default(),
-                    )
-                    .await
-                    .unwrap();
-                }
-            })
-        })
-        .collect();
-    for s in submitters {
-        s.await.unwrap();
-    }
+    submit_filings(&app, FILINGS, SUBMITTERS).await;
     let queued: i64 = sqlx::query_scalar(
         "SELECT COUNT(*) FROM outbox WHERE kind = 'filing.delivery' AND state = 'pending'",
     )

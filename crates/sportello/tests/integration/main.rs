@@ -10,6 +10,7 @@ mod cns;
 mod delegation;
 mod demo_rp;
 mod desk;
+mod filing_load;
 mod filings;
 mod filings_crash;
 mod identity;
