@@ -7,7 +7,7 @@ use sportello_core::authz::Action;
 use sportello_core::identity::{Category, Gate, PasswordAge, Status, password_age};
 use sportello_store::credentials::{self, ACTIVATION, RESET};
 use sportello_store::directory::{self, NewUser, User};
-use sportello_store::{StoreError, sessions};
+use sportello_store::{AnyConnection, StoreError, sessions};
 
 use crate::mail::MailMessage;
 use crate::security::{random_token, token_hash};
@@ -75,6 +75,51 @@ pub(crate) fn check_email(
 impl App {
     fn throttle(&self) -> sportello_core::identity::ThrottlePolicy {
         self.config.login.policy()
+    }
+
+    /// The window of requests by e-mail (password reset, registration)
+    /// accepted from one address.
+    fn request_window(&self) -> sportello_core::identity::ThrottlePolicy {
+        sportello_core::identity::ThrottlePolicy {
+            address_failures: self.config.login.reset_requests_per_window,
+            ..self.throttle()
+        }
+    }
+
+    /// Refuses a request by e-mail from an address whose window is full.
+    pub(crate) async fn check_request_window(
+        &self,
+        scope: &str,
+        address: &str,
+        now: i64,
+    ) -> Result<(), AppError> {
+        let seen = credentials::address_failures(&self.db, scope, address).await?;
+        match self.request_window().address_gate(&seen, now) {
+            Gate::Locked { until } => Err(AppError::Throttled {
+                seconds: (until - now) / 1_000_000 + 1,
+            }),
+            _ => Ok(()),
+        }
+    }
+
+    /// Counts a request by e-mail against its address's window, in the
+    /// caller's transaction.
+    pub(crate) async fn count_request_in(
+        &self,
+        tx: &mut AnyConnection,
+        scope: &str,
+        address: &str,
+        now: i64,
+    ) -> Result<(), AppError> {
+        let seen = credentials::address_failures_in(tx, scope, address).await?;
+        credentials::save_address_failures(
+            tx,
+            scope,
+            address,
+            &self.request_window().address_failure(&seen, now),
+        )
+        .await?;
+        Ok(())
     }
 
     pub(crate) fn password_must_change(&self, user: &User, now: i64) -> bool {
@@ -478,26 +523,12 @@ impl App {
         let email = check_email("email", email, true)?.unwrap_or_default();
         let now = now_micros();
         let address = origin.address.clone().unwrap_or_default();
-        let window_policy = sportello_core::identity::ThrottlePolicy {
-            address_failures: self.config.login.reset_requests_per_window,
-            ..self.throttle()
-        };
-        let by_address = credentials::address_failures(&self.db, RESET_SCOPE, &address).await?;
-        if let Gate::Locked { until } = window_policy.address_gate(&by_address, now) {
-            return Err(AppError::Throttled {
-                seconds: (until - now) / 1_000_000 + 1,
-            });
-        }
+        self.check_request_window(RESET_SCOPE, &address, now)
+            .await?;
         let user = directory::user_by_fiscal_code(&self.db, code.as_str()).await?;
         let mut tx = self.db.begin_write().await?;
-        let by_address = credentials::address_failures_in(&mut tx, RESET_SCOPE, &address).await?;
-        credentials::save_address_failures(
-            &mut tx,
-            RESET_SCOPE,
-            &address,
-            &window_policy.address_failure(&by_address, now),
-        )
-        .await?;
+        self.count_request_in(&mut tx, RESET_SCOPE, &address, now)
+            .await?;
         let eligible = user.filter(|u| {
             u.email.eq_ignore_ascii_case(&email)
                 && matches!(

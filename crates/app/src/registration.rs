@@ -88,16 +88,7 @@ impl App {
         }
         let now = now_micros();
         let address = origin.address.clone().unwrap_or_default();
-        let policy = sportello_core::identity::ThrottlePolicy {
-            address_failures: self.config.login.reset_requests_per_window,
-            ..self.config.login.policy()
-        };
-        let seen = credentials::address_failures(&self.db, SCOPE, &address).await?;
-        if let sportello_core::identity::Gate::Locked { until } = policy.address_gate(&seen, now) {
-            return Err(AppError::Throttled {
-                seconds: (until - now) / 1_000_000 + 1,
-            });
-        }
+        self.check_request_window(SCOPE, &address, now).await?;
 
         let mut problems: Vec<(String, String)> = Vec::new();
         let note = |r: Result<String, AppError>, problems: &mut Vec<(String, String)>| match r {
@@ -186,14 +177,7 @@ impl App {
         let token = random_token();
         let expires_at = now + self.config.registration.link_days * 24 * 60 * MINUTE;
         let mut tx = self.db.begin_write().await?;
-        let seen = credentials::address_failures_in(&mut tx, SCOPE, &address).await?;
-        credentials::save_address_failures(
-            &mut tx,
-            SCOPE,
-            &address,
-            &policy.address_failure(&seen, now),
-        )
-        .await?;
+        self.count_request_in(&mut tx, SCOPE, &address, now).await?;
         let open = store::open_for_fiscal_code_in(&mut tx, code.as_str(), now).await?;
         if open
             .iter()
