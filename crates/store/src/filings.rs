@@ -421,14 +421,6 @@ pub async fn lock_filings_in(conn: &mut AnyConnection, ids: &[i64], now: i64) ->
     Ok(())
 }
 
-pub async fn set_all_started_notified_in(conn: &mut AnyConnection, id: i64) -> Result<()> {
-    sqlx::query("UPDATE filings SET all_started_notified = 1 WHERE id = $1")
-        .bind(id)
-        .execute(conn)
-        .await?;
-    Ok(())
-}
-
 pub async fn set_all_started_notified_many_in(conn: &mut AnyConnection, ids: &[i64]) -> Result<()> {
     if ids.is_empty() {
         return Ok(());
@@ -653,14 +645,6 @@ pub async fn deliveries_of(db: &Db, filing_id: i64) -> Result<Vec<Delivery>> {
     Ok(sqlx::query_as(sqlx::AssertSqlSafe(sql))
         .bind(filing_id)
         .fetch_all(db.pool())
-        .await?)
-}
-
-pub async fn deliveries_of_in(conn: &mut AnyConnection, filing_id: i64) -> Result<Vec<Delivery>> {
-    let sql = format!("{DELIVERY} WHERE d.filing_id = $1 ORDER BY d.id");
-    Ok(sqlx::query_as(sqlx::AssertSqlSafe(sql))
-        .bind(filing_id)
-        .fetch_all(conn)
         .await?)
 }
 
@@ -944,18 +928,8 @@ pub async fn delegators_of(
     .await?)
 }
 
-/// The addresses to tell about a filing: its owner and whoever prepared it.
-pub async fn filing_contacts_in(conn: &mut AnyConnection, filing_id: i64) -> Result<Vec<String>> {
-    Ok(sqlx::query_scalar(
-        "SELECT DISTINCT u.email FROM filings f JOIN users u ON u.id IN (f.owner_id, f.prepared_by)
-         WHERE f.id = $1 AND u.email <> ''",
-    )
-    .bind(filing_id)
-    .fetch_all(conn)
-    .await?)
-}
-
-/// [`filing_contacts_in`] for several filings: (filing, address).
+/// Whom to tell about each of several filings (owner and preparer, those
+/// with an e-mail address): (filing, address).
 pub async fn filing_contacts_many_in(
     conn: &mut AnyConnection,
     filing_ids: &[i64],

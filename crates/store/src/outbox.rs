@@ -169,19 +169,6 @@ pub async fn depth(db: &Db) -> Result<Depth> {
     Ok(d)
 }
 
-/// Marks one item done inside the caller's transaction, with the change it
-/// caused (a delivery's recorded answer): both commit or neither does.
-pub async fn mark_sent_in(conn: &mut AnyConnection, id: i64, now: i64) -> Result<()> {
-    sqlx::query(
-        "UPDATE outbox SET state = 'sent', done_at = $2, lease_until = NULL, last_error = NULL WHERE id = $1",
-    )
-    .bind(id)
-    .bind(now)
-    .execute(conn)
-    .await?;
-    Ok(())
-}
-
 /// Schedules another attempt inside the caller's transaction.
 pub async fn reschedule_in(conn: &mut AnyConnection, id: i64, error: &str, at: i64) -> Result<()> {
     sqlx::query(
@@ -195,7 +182,9 @@ pub async fn reschedule_in(conn: &mut AnyConnection, id: i64, error: &str, at: i
     Ok(())
 }
 
-/// [`mark_sent_in`] for several items: one statement.
+/// Marks items done inside the caller's transaction, with the changes they
+/// caused (deliveries' recorded answers): both commit or neither does. One
+/// statement per 500 items.
 pub async fn mark_sent_many_in(conn: &mut AnyConnection, ids: &[i64], now: i64) -> Result<()> {
     for chunk in ids.chunks(500) {
         let placeholders: Vec<String> = (2..chunk.len() + 2).map(|i| format!("${i}")).collect();
