@@ -18,7 +18,7 @@ pub mod scim;
 pub mod sessions;
 
 use std::path::Path;
-use std::sync::Once;
+use std::sync::{Arc, Once};
 use std::time::Duration;
 
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
@@ -79,6 +79,7 @@ pub type Result<T> = std::result::Result<T, StoreError>;
 pub struct Db {
     pool: AnyPool,
     backend: Backend,
+    writers: Arc<tokio::sync::Mutex<()>>,
 }
 
 /// Hides the password of a database URL for messages and logs.
@@ -152,6 +153,14 @@ impl Db {
                         conn.execute("PRAGMA synchronous = FULL").await?;
                         conn.execute("PRAGMA foreign_keys = ON").await?;
                         conn.execute("PRAGMA busy_timeout = 10000").await?;
+                    } else {
+                        // The portal's statements touch a few rows each. A
+                        // parallel plan forks worker processes per statement,
+                        // which costs far more than it saves, and the planner
+                        // picks one readily when a table has no statistics yet
+                        // (a burst of work just after a bulk load).
+                        conn.execute("SET max_parallel_workers_per_gather = 0")
+                            .await?;
                     }
                     Ok(())
                 })
@@ -162,7 +171,11 @@ impl Db {
                 url: shown,
                 reason: first_line(&e.to_string()),
             })?;
-        Ok(Db { pool, backend })
+        Ok(Db {
+            pool,
+            backend,
+            writers: Arc::default(),
+        })
     }
 
     pub async fn migrate(&self) -> Result<()> {
@@ -192,6 +205,18 @@ impl Db {
             Backend::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await?,
             Backend::Postgres => self.pool.begin().await?,
         })
+    }
+
+    /// A turn at writing, on SQLite, for the background workers' frequent
+    /// transactions. SQLite admits one writer at a time and lets the others
+    /// sleep and retry (its busy timeout waits 1, 2, 5, 10 ms...), time in
+    /// which nobody writes; writers that queue here get the lock the moment
+    /// it is free. PostgreSQL locks rows, not the database: no turn needed.
+    pub async fn write_turn(&self) -> Option<tokio::sync::OwnedMutexGuard<()>> {
+        match self.backend {
+            Backend::Sqlite => Some(self.writers.clone().lock_owned().await),
+            Backend::Postgres => None,
+        }
     }
 
     /// Runs a trivial query: used by readiness checks.

@@ -39,37 +39,54 @@ pub async fn enqueue(conn: &mut AnyConnection, kind: &str, payload: &str, now: i
     Ok(id)
 }
 
-/// Claims up to `limit` due items for `lease_micros`, counting the attempt.
-/// Oldest due first: the order of the `outbox_due` index (state,
-/// next_attempt_at; SQLite breaks ties by rowid, the id), so a claim reads a
-/// few index entries instead of sorting every pending item, and never walks
-/// past the items already sent.
+/// Claims up to `limit` due items of `kinds` for `lease_micros`, counting
+/// the attempt. Oldest due first: for one kind, the order of the partial
+/// `outbox_pending` index (kind, next_attempt_at, id over the pending items
+/// only), so a claim reads a few index entries instead of sorting every
+/// pending item, and never walks past the items already sent.
 pub async fn claim_due(
     db: &Db,
     now: i64,
     lease_micros: i64,
     limit: i64,
+    kinds: Kinds<'_>,
 ) -> Result<Vec<OutboxItem>> {
     let lock = match db.backend() {
         Backend::Postgres => " FOR UPDATE SKIP LOCKED",
         Backend::Sqlite => "",
     };
+    let (kind_filter, kind) = match kinds {
+        Kinds::All => ("", None),
+        Kinds::Only(k) => (" AND kind = $4", Some(k)),
+        Kinds::AllBut(k) => (" AND kind <> $4", Some(k)),
+    };
     let sql = format!(
         "UPDATE outbox SET lease_until = $1, attempts = attempts + 1
          WHERE id IN (SELECT id FROM outbox
                       WHERE state = 'pending' AND next_attempt_at <= $2
-                        AND (lease_until IS NULL OR lease_until <= $2)
+                        AND (lease_until IS NULL OR lease_until <= $2){kind_filter}
                       ORDER BY next_attempt_at, id LIMIT $3{lock})
          RETURNING {COLUMNS}"
     );
-    let mut items: Vec<OutboxItem> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+    let mut q = sqlx::query_as(sqlx::AssertSqlSafe(sql))
         .bind(now + lease_micros)
         .bind(now)
-        .bind(limit)
-        .fetch_all(db.pool())
-        .await?;
+        .bind(limit);
+    if let Some(k) = kind {
+        q = q.bind(k);
+    }
+    let _turn = db.write_turn().await;
+    let mut items: Vec<OutboxItem> = q.fetch_all(db.pool()).await?;
     items.sort_by_key(|i| i.id);
     Ok(items)
+}
+
+/// Which kinds of item a claim takes.
+#[derive(Clone, Copy, Debug)]
+pub enum Kinds<'a> {
+    All,
+    Only(&'a str),
+    AllBut(&'a str),
 }
 
 /// Marks several delivered items at once: one write instead of one per item.
@@ -152,6 +169,18 @@ pub struct Depth {
     pub dead: i64,
 }
 
+/// (pending, dead) items only, from their partial indexes: cheap enough for
+/// a gauge refreshed every second, however many items were sent.
+pub async fn backlog(db: &Db) -> Result<(i64, i64)> {
+    Ok(sqlx::query_as(
+        "SELECT (SELECT COUNT(*) FROM outbox WHERE state = 'pending'),
+                (SELECT COUNT(*) FROM outbox WHERE state = 'dead')",
+    )
+    .fetch_one(db.pool())
+    .await?)
+}
+
+/// Every state counted: reads the whole outbox (the operations page).
 pub async fn depth(db: &Db) -> Result<Depth> {
     let rows: Vec<(String, i64)> =
         sqlx::query_as("SELECT state, COUNT(*) FROM outbox GROUP BY state")
