@@ -396,41 +396,79 @@ fn marks(from: usize, n: usize) -> String {
         .join(", ")
 }
 
-/// [`lock_filing_in`] for several filings at once, taken in id order on
-/// PostgreSQL (`FOR UPDATE`) so that two transactions locking overlapping
-/// sets wait for each other instead of deadlocking. A SQLite write
-/// transaction holds the whole database already.
-pub async fn lock_filings_in(conn: &mut AnyConnection, ids: &[i64], now: i64) -> Result<()> {
+/// What the recording of deliveries' news needs of a filing: its
+/// reference and service for the mails, whether the "all started" mail
+/// went, and whom to tell (owner and preparer; empty addresses omitted).
+#[derive(Clone, Debug, FromRow)]
+pub struct FilingNotice {
+    pub id: i64,
+    pub reference: Option<String>,
+    pub service_name: String,
+    pub all_started_notified: i64,
+    pub owner_email: String,
+    pub preparer_email: String,
+}
+
+/// Reads several filings for [`FilingNotice`] and locks them for the rest of
+/// the transaction: on PostgreSQL `FOR UPDATE`, taken in id order so that
+/// two transactions locking overlapping sets wait for each other instead of
+/// deadlocking (and the "all started" mail goes once); a SQLite write
+/// transaction holds the whole database already. Nothing is written.
+pub async fn lock_filing_notices_in(
+    conn: &mut AnyConnection,
+    ids: &[i64],
+) -> Result<Vec<FilingNotice>> {
     if ids.is_empty() {
-        return Ok(());
+        return Ok(Vec::new());
     }
-    let list = marks(2, ids.len());
-    let sql = if conn.backend_name().eq_ignore_ascii_case("postgresql") {
-        format!(
-            "UPDATE filings SET updated_at = $1 WHERE id IN
-                 (SELECT id FROM filings WHERE id IN ({list}) ORDER BY id FOR UPDATE)"
-        )
+    let lock = if conn.backend_name().eq_ignore_ascii_case("postgresql") {
+        " FOR UPDATE OF f"
     } else {
-        format!("UPDATE filings SET updated_at = $1 WHERE id IN ({list})")
+        ""
     };
-    let mut q = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(now);
+    let sql = format!(
+        "SELECT f.id, f.reference, s.name AS service_name, f.all_started_notified,
+                COALESCE(o.email, '') AS owner_email, COALESCE(p.email, '') AS preparer_email
+         FROM filings f JOIN integrated_services s ON s.id = f.service_id
+              JOIN users o ON o.id = f.owner_id JOIN users p ON p.id = f.prepared_by
+         WHERE f.id IN ({}) ORDER BY f.id{lock}",
+        marks(1, ids.len())
+    );
+    let mut q = sqlx::query_as(sqlx::AssertSqlSafe(sql));
     for id in ids {
         q = q.bind(*id);
     }
-    q.execute(conn).await?;
-    Ok(())
+    Ok(q.fetch_all(conn).await?)
 }
 
-pub async fn set_all_started_notified_many_in(conn: &mut AnyConnection, ids: &[i64]) -> Result<()> {
-    if ids.is_empty() {
+/// Marks filings as changed at `now` (their deliveries moved), and those in
+/// `notified` as having had their "all started" mail: one statement.
+pub async fn touch_filings_in(
+    conn: &mut AnyConnection,
+    changed: &[i64],
+    notified: &[i64],
+    now: i64,
+) -> Result<()> {
+    if changed.is_empty() && notified.is_empty() {
         return Ok(());
     }
+    let mut ids: Vec<i64> = changed.iter().chain(notified).copied().collect();
+    ids.sort_unstable();
+    ids.dedup();
+    let notified_set = if notified.is_empty() {
+        String::new()
+    } else {
+        format!(
+            ", all_started_notified = CASE WHEN id IN ({}) THEN 1 ELSE all_started_notified END",
+            marks(2 + ids.len(), notified.len())
+        )
+    };
     let sql = format!(
-        "UPDATE filings SET all_started_notified = 1 WHERE id IN ({})",
-        marks(1, ids.len())
+        "UPDATE filings SET updated_at = $1{notified_set} WHERE id IN ({})",
+        marks(2, ids.len())
     );
-    let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
-    for id in ids {
+    let mut q = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(now);
+    for id in ids.iter().chain(notified) {
         q = q.bind(*id);
     }
     q.execute(conn).await?;
@@ -478,19 +516,6 @@ pub async fn filing_in(conn: &mut AnyConnection, id: i64) -> Result<Option<Filin
         .bind(id)
         .fetch_optional(conn)
         .await?)
-}
-
-/// Several filings at once.
-pub async fn filings_in(conn: &mut AnyConnection, ids: &[i64]) -> Result<Vec<Filing>> {
-    if ids.is_empty() {
-        return Ok(Vec::new());
-    }
-    let sql = format!("{FILING} WHERE f.id IN ({})", marks(1, ids.len()));
-    let mut q = sqlx::query_as(sqlx::AssertSqlSafe(sql));
-    for id in ids {
-        q = q.bind(*id);
-    }
-    Ok(q.fetch_all(conn).await?)
 }
 
 /// What the desk's list and search ask for.
@@ -926,27 +951,6 @@ pub async fn delegators_of(
     .bind(now)
     .fetch_all(db.pool())
     .await?)
-}
-
-/// Whom to tell about each of several filings (owner and preparer, those
-/// with an e-mail address): (filing, address).
-pub async fn filing_contacts_many_in(
-    conn: &mut AnyConnection,
-    filing_ids: &[i64],
-) -> Result<Vec<(i64, String)>> {
-    if filing_ids.is_empty() {
-        return Ok(Vec::new());
-    }
-    let sql = format!(
-        "SELECT DISTINCT f.id, u.email FROM filings f JOIN users u ON u.id IN (f.owner_id, f.prepared_by)
-         WHERE f.id IN ({}) AND u.email <> '' ORDER BY f.id, u.email",
-        marks(1, filing_ids.len())
-    );
-    let mut q = sqlx::query_as(sqlx::AssertSqlSafe(sql));
-    for id in filing_ids {
-        q = q.bind(*id);
-    }
-    Ok(q.fetch_all(conn).await?)
 }
 
 // ---------------------------------------------------------------- demo helpers

@@ -15,8 +15,7 @@ use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use futures_util::StreamExt;
 use futures_util::future::join_all;
-use jsonwebtoken::{EncodingKey, Header};
-use serde_json::{Value, json};
+use serde_json::Value;
 use sha2::{Digest, Sha256};
 use sportello_core::filings::{
     self as rules, Attempt, Change, Contradiction, Delivery as DeliveryRule, DeliveryState, News,
@@ -27,6 +26,7 @@ use sportello_store::{AnyConnection, Db, StoreError, outbox};
 use tokio::sync::Mutex;
 
 use crate::mail::{MailMessage, OUTBOX_KIND as MAIL};
+use crate::oidc::JwsSigner;
 use crate::security::random_token;
 use crate::{AppError, now_micros};
 
@@ -37,6 +37,21 @@ const SECOND: i64 = 1_000_000;
 const MAX_POLL_GAP: i64 = 24 * 3600 * SECOND;
 /// How long a signing key is used before the store is read again (rotation).
 const KEY_CACHE: i64 = 60 * SECOND;
+
+/// A claimed outbox item with its delivery (None when the delivery is
+/// unknown), ready to be sent.
+pub struct Ready {
+    item: outbox::OutboxItem,
+    delivery: Option<Outgoing>,
+}
+
+/// A claimed item after its attempt, waiting to be recorded. `answer` is
+/// None when nothing was sent (unknown delivery, or no longer in flight).
+pub struct Sent {
+    item: outbox::OutboxItem,
+    delivery: Option<Outgoing>,
+    answer: Option<Answer>,
+}
 
 /// Sends deliveries and polls agencies; shared by the outbox workers.
 #[derive(Clone)]
@@ -50,8 +65,32 @@ pub struct Courier {
     signer: Arc<Mutex<Option<CachedSigner>>>,
 }
 
-/// The signing key in use: when it was read, its JWS header, the key.
-type CachedSigner = (i64, Header, Arc<EncodingKey>);
+/// The signing key in use, and when it was read.
+type CachedSigner = (i64, Arc<JwsSigner>);
+
+/// The claims of `Agid-JWT-Signature` (docs/AGENCY-CONNECTOR.md).
+#[derive(serde::Serialize)]
+struct ModiClaims<'a> {
+    iss: &'a str,
+    aud: &'a str,
+    iat: i64,
+    nbf: i64,
+    exp: i64,
+    jti: &'a str,
+    signed_headers: &'a [SignedHeader<'a>],
+}
+
+/// One entry of `signed_headers`: `{"name": "value"}`.
+struct SignedHeader<'a>(&'static str, &'a str);
+
+impl serde::Serialize for SignedHeader<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let mut map = s.serialize_map(Some(1))?;
+        map.serialize_entry(self.0, self.1)?;
+        map.end()
+    }
+}
 
 /// What one attempt at an agency came to.
 enum Answer {
@@ -84,21 +123,20 @@ impl Courier {
         format!("{}/api/v1/filings/callback", self.issuer)
     }
 
-    async fn signer(&self) -> Result<(Header, Arc<EncodingKey>), String> {
+    async fn signer(&self) -> Result<Arc<JwsSigner>, String> {
         let now = now_micros();
         let mut cached = self.signer.lock().await;
-        if let Some((at, header, key)) = cached.as_ref()
+        if let Some((at, signer)) = cached.as_ref()
             && now - at < KEY_CACHE
         {
-            return Ok((header.clone(), key.clone()));
+            return Ok(signer.clone());
         }
         let key = crate::oidc::active_key(&self.db, SIGNING_ALG)
             .await
             .map_err(|e| e.to_string())?;
-        let (header, encoding) = crate::oidc::jws_signer(&key, "JWT").map_err(|e| e.to_string())?;
-        let encoding = Arc::new(encoding);
-        *cached = Some((now, header.clone(), encoding.clone()));
-        Ok((header, encoding))
+        let signer = Arc::new(JwsSigner::new(&key, "JWT").map_err(|e| e.to_string())?);
+        *cached = Some((now, signer.clone()));
+        Ok(signer)
     }
 
     /// The ModI-style headers for a request to `url` with `body`.
@@ -110,19 +148,27 @@ impl Courier {
     ) -> Result<Vec<(&'static str, String)>, String> {
         let digest = format!("SHA-256={}", STANDARD.encode(Sha256::digest(body)));
         let mut signed = vec![
-            json!({"digest": digest}),
-            json!({"content-type": "application/json"}),
+            SignedHeader("digest", &digest),
+            SignedHeader("content-type", "application/json"),
         ];
         if let Some(k) = idempotency_key {
-            signed.push(json!({"idempotency-key": k}));
+            signed.push(SignedHeader("idempotency-key", k));
         }
         let now = now_micros() / SECOND;
-        let claims = json!({
-            "iss": self.issuer, "aud": url, "iat": now, "nbf": now, "exp": now + 300,
-            "jti": random_token(), "signed_headers": signed,
-        });
-        let (header, key) = self.signer().await?;
-        let jws = jsonwebtoken::encode(&header, &claims, &key).map_err(|e| e.to_string())?;
+        let claims = ModiClaims {
+            iss: &self.issuer,
+            aud: url,
+            iat: now,
+            nbf: now,
+            exp: now + 300,
+            jti: &random_token(),
+            signed_headers: &signed,
+        };
+        let jws = self
+            .signer()
+            .await?
+            .sign(&claims)
+            .map_err(|e| e.to_string())?;
         let mut headers = vec![
             ("content-type", "application/json".to_string()),
             ("digest", digest),
@@ -181,47 +227,76 @@ impl Courier {
         answer_of(req.send().await).await
     }
 
-    /// Sends the deliveries of claimed outbox items, several at once, and
-    /// records every answer with its outbox item in one transaction.
-    pub async fn deliver_batch(
-        &self,
-        items: &[outbox::OutboxItem],
-        policy: &RetryPolicy,
-    ) -> Result<usize, AppError> {
-        let ids: Vec<(i64, i64)> = items
-            .iter()
-            .map(|i| (i.id, i.payload.trim().parse::<i64>().unwrap_or(-1)))
+    /// Reads the deliveries of claimed outbox items.
+    pub async fn prepare(&self, items: Vec<outbox::OutboxItem>) -> Result<Vec<Ready>, AppError> {
+        let delivery_id = |i: &outbox::OutboxItem| i.payload.trim().parse::<i64>().unwrap_or(-1);
+        let ids: Vec<i64> = items.iter().map(delivery_id).collect();
+        let mut outgoing: HashMap<i64, Outgoing> = store::outgoing(&self.db, &ids)
+            .await?
+            .into_iter()
+            .map(|o| (o.id, o))
             .collect();
-        let delivery_ids: Vec<i64> = ids.iter().map(|(_, d)| *d).collect();
-        let outgoing = store::outgoing(&self.db, &delivery_ids).await?;
-        // At most `concurrency` requests in flight; a slow agency holds up
-        // one slot, not a whole round.
-        let answers: Vec<(i64, Option<Outgoing>, Option<Answer>)> =
-            futures_util::stream::iter(ids.iter().copied().map(|(outbox_id, delivery_id)| {
-                let d = outgoing.iter().find(|o| o.id == delivery_id).cloned();
-                async move {
-                    let answer = match &d {
-                        // Only deliveries still being handed over are sent.
-                        Some(d) if is_in_flight(&d.state) => Some(self.send(d).await),
-                        _ => None,
-                    };
-                    (outbox_id, d, answer)
-                }
-            }))
+        Ok(items
+            .into_iter()
+            .map(|item| Ready {
+                delivery: outgoing.remove(&delivery_id(&item)),
+                item,
+            })
+            .collect())
+    }
+
+    /// One attempt at a claimed delivery. Nothing is written:
+    /// [`Courier::record_batch`] records what it came to.
+    pub async fn attempt(&self, ready: Ready) -> Sent {
+        let answer = match &ready.delivery {
+            // Only deliveries still being handed over are sent.
+            Some(d) if is_in_flight(&d.state) => Some(self.send(d).await),
+            _ => None,
+        };
+        Sent {
+            item: ready.item,
+            delivery: ready.delivery,
+            answer,
+        }
+    }
+
+    /// Sends the deliveries of claimed outbox items, at most `concurrency`
+    /// at once (a slow agency holds up one slot, not a whole round).
+    pub async fn send_batch(&self, items: Vec<outbox::OutboxItem>) -> Result<Vec<Sent>, AppError> {
+        let ready = self.prepare(items).await?;
+        Ok(futures_util::stream::iter(ready)
+            .map(|r| self.attempt(r))
             .buffer_unordered(self.concurrency.max(1))
             .collect()
-            .await;
+            .await)
+    }
+
+    /// Records what attempts came to, with their outbox items, in one
+    /// transaction; returns how many items it settled or rescheduled.
+    pub async fn record_batch(
+        &self,
+        sent: Vec<Sent>,
+        policy: &RetryPolicy,
+    ) -> Result<usize, AppError> {
+        let _turn = self.db.write_turn().await;
         let now = now_micros();
         let mut tx = self.db.begin_write().await?;
-        let filings: Vec<i64> = answers
+        let filings: Vec<i64> = sent
             .iter()
-            .filter_map(|(_, d, a)| a.as_ref().and(d.as_ref()).map(|d| d.filing_id))
+            .filter(|s| s.answer.is_some())
+            .filter_map(|s| s.delivery.as_ref().map(|d| d.filing_id))
             .collect();
         let mut recorder = Recorder::load(&mut tx, &filings, self.poll_every, now).await?;
         let mut settled = Vec::new();
-        for (outbox_id, d, answer) in answers {
-            let item = items.iter().find(|i| i.id == outbox_id);
-            match (d, answer) {
+        let done = sent.len();
+        for Sent {
+            item,
+            delivery,
+            answer,
+        } in sent
+        {
+            let outbox_id = item.id;
+            match (delivery, answer) {
                 (Some(d), Some(Answer::News(news))) => {
                     // A contradiction from the agency's own answer is logged; the
                     // item is settled either way (retrying would repeat it).
@@ -231,7 +306,7 @@ impl Courier {
                     settled.push(outbox_id);
                 }
                 (Some(d), Some(Answer::Failure { error, permanent })) => {
-                    let attempts = item.map_or(1, |i| i.attempts).max(1);
+                    let attempts = item.attempts.max(1);
                     let decision = if permanent || attempts >= d.max_attempts {
                         AfterFailure::GiveUp
                     } else {
@@ -255,7 +330,6 @@ impl Courier {
                 _ => settled.push(outbox_id),
             }
         }
-        let done = items.len();
         recorder.flush(&mut tx).await?;
         outbox::mark_sent_many_in(&mut tx, &settled, now).await?;
         tx.commit().await.map_err(StoreError::from)?;
@@ -441,7 +515,7 @@ pub(crate) async fn apply_news_in(
 
 /// A filing as the recorder needs it.
 struct FilingState {
-    filing: store::Filing,
+    filing: store::FilingNotice,
     /// Whom to tell (owner and preparer); nobody is told when empty.
     contacts: Vec<String>,
     /// Its deliveries' ids, in order.
@@ -489,26 +563,27 @@ impl Recorder {
         let mut ids = filing_ids.to_vec();
         ids.sort_unstable();
         ids.dedup();
-        store::lock_filings_in(tx, &ids, now).await?;
-        let mut filings: HashMap<i64, FilingState> = store::filings_in(tx, &ids)
+        let mut filings: HashMap<i64, FilingState> = store::lock_filing_notices_in(tx, &ids)
             .await?
             .into_iter()
             .map(|f| {
+                let mut contacts: Vec<String> = [&f.owner_email, &f.preparer_email]
+                    .into_iter()
+                    .filter(|a| !a.is_empty())
+                    .cloned()
+                    .collect();
+                contacts.sort_unstable();
+                contacts.dedup();
                 (
                     f.id,
                     FilingState {
                         filing: f,
-                        contacts: Vec::new(),
+                        contacts,
                         deliveries: Vec::new(),
                     },
                 )
             })
             .collect();
-        for (filing, address) in store::filing_contacts_many_in(tx, &ids).await? {
-            if let Some(f) = filings.get_mut(&filing) {
-                f.contacts.push(address);
-            }
-        }
         let mut deliveries = HashMap::new();
         for d in store::deliveries_of_filings_in(tx, &ids).await? {
             if let Some(f) = filings.get_mut(&d.filing_id) {
@@ -731,7 +806,13 @@ impl Recorder {
             .collect::<Result<Vec<_>, _>>()
             .map_err(|e| AppError::Internal(e.to_string()))?;
         outbox::enqueue_many(tx, MAIL, &mails, self.now).await?;
-        store::set_all_started_notified_many_in(tx, &self.notified).await?;
+        let changed: Vec<i64> = self
+            .writes
+            .iter()
+            .filter_map(|w| self.deliveries.get(&w.delivery_id))
+            .map(|d| d.filing_id)
+            .collect();
+        store::touch_filings_in(tx, &changed, &self.notified, self.now).await?;
         Ok(())
     }
 }
