@@ -959,14 +959,8 @@ impl App {
             id.insert("nonce".into(), json!(n));
         }
         let id_key = self.oidc_signing_key(&client.id_token_alg).await?;
-        let mut header = Header::new(alg_of(&id_key.alg).ok_or_else(|| internal("alg"))?);
-        header.kid = Some(id_key.kid.clone());
-        let id_token =
-            jsonwebtoken::encode(&header, &id, &encoding_key(&id_key)?).map_err(internal)?;
+        let id_token = JwsSigner::new(&id_key, "JWT")?.sign(&id)?;
         let at_key = self.oidc_signing_key("RS256").await?;
-        let mut header = Header::new(Algorithm::RS256);
-        header.kid = Some(at_key.kid.clone());
-        header.typ = Some("at+jwt".into());
         let access = AccessClaims {
             iss,
             sub: sub.to_string(),
@@ -978,8 +972,7 @@ impl App {
             scope: scope.to_string(),
             gid: grant_id.to_string(),
         };
-        let access_token =
-            jsonwebtoken::encode(&header, &access, &encoding_key(&at_key)?).map_err(internal)?;
+        let access_token = JwsSigner::new(&at_key, "at+jwt")?.sign(&access)?;
         Ok((id_token, access_token))
     }
 
