@@ -246,6 +246,7 @@ impl Worker {
     /// claims or writes to disk. At shutdown, attempts under way are
     /// finished and recorded; items still queued are left to their lease,
     /// unsent, and claimed again later.
+    ///
     /// `backlog` tells whether the last claim found a whole batch due.
     async fn stream_deliveries(self, shutdown: watch::Receiver<bool>, backlog: Arc<AtomicBool>) {
         let batch = self.batch() as usize;
