@@ -43,7 +43,10 @@ pub async fn enqueue(conn: &mut AnyConnection, kind: &str, payload: &str, now: i
 /// the attempt. Oldest due first: for one kind, the order of the partial
 /// `outbox_pending` index (kind, next_attempt_at, id over the pending items
 /// only), so a claim reads a few index entries instead of sorting every
-/// pending item, and never walks past the items already sent.
+/// pending item, and never walks past the items already sent. A claim also
+/// moves the item's next attempt to the end of its lease: items out on lease
+/// sit past `now` in that index, so the next claim does not step over them
+/// either, and an item whose worker died is due again when the lease ends.
 pub async fn claim_due(
     db: &Db,
     now: i64,
@@ -61,7 +64,7 @@ pub async fn claim_due(
         Kinds::AllBut(k) => (" AND kind <> $4", Some(k)),
     };
     let sql = format!(
-        "UPDATE outbox SET lease_until = $1, attempts = attempts + 1
+        "UPDATE outbox SET lease_until = $1, next_attempt_at = $1, attempts = attempts + 1
          WHERE id IN (SELECT id FROM outbox
                       WHERE state = 'pending' AND next_attempt_at <= $2
                         AND (lease_until IS NULL OR lease_until <= $2){kind_filter}
