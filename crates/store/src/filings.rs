@@ -389,6 +389,17 @@ pub async fn lock_filing_in(conn: &mut AnyConnection, id: i64, now: i64) -> Resu
 }
 
 /// `$from, $from+1, ...`: `n` placeholders.
+/// Rows written per multi-row statement: more on PostgreSQL, fewer on
+/// SQLite, where binding `$N` parameters looks each name up in a list, so a
+/// statement's cost grows with the square of its parameters (~150 at most).
+fn rows_per_statement(conn: &AnyConnection, postgres: usize, sqlite: usize) -> usize {
+    if conn.backend_name().eq_ignore_ascii_case("postgresql") {
+        postgres
+    } else {
+        sqlite
+    }
+}
+
 fn marks(from: usize, n: usize) -> String {
     (from..from + n)
         .map(|i| format!("${i}"))
@@ -811,7 +822,7 @@ pub async fn update_deliveries_in(
         return Ok(());
     }
     const COLUMNS: usize = 9;
-    for chunk in updates.chunks(100) {
+    for chunk in updates.chunks(rows_per_statement(conn, 100, 16)) {
         let rows: Vec<String> = (0..chunk.len())
             .map(|i| format!("({})", marks(2 + COLUMNS * i, COLUMNS)))
             .collect();
@@ -902,7 +913,7 @@ pub async fn add_events_in(
     events: &[(i64, String, String)],
     now: i64,
 ) -> Result<()> {
-    for chunk in events.chunks(200) {
+    for chunk in events.chunks(rows_per_statement(conn, 200, 48)) {
         let rows: Vec<String> = (0..chunk.len())
             .map(|i| format!("(${}, $1, ${}, ${}, NULL)", 2 + 3 * i, 3 + 3 * i, 4 + 3 * i))
             .collect();
