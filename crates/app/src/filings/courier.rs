@@ -63,6 +63,9 @@ pub struct Courier {
     pub concurrency: usize,
     pub poll_every: Duration,
     signer: Arc<Mutex<Option<CachedSigner>>>,
+    /// The connectors' endpoints, parsed once: parsing a URL (IDNA included)
+    /// costs more than hashing the request's body.
+    endpoints: Arc<std::sync::RwLock<HashMap<String, reqwest::Url>>>,
 }
 
 /// The signing key in use, and when it was read.
@@ -116,7 +119,24 @@ impl Courier {
             concurrency: concurrency.max(1),
             poll_every,
             signer: Arc::default(),
+            endpoints: Arc::default(),
         }
+    }
+
+    /// `endpoint` parsed, from the cache when it was seen before.
+    fn endpoint_url(&self, endpoint: &str) -> Result<reqwest::Url, String> {
+        let cached = |m: &HashMap<String, reqwest::Url>| m.get(endpoint).cloned();
+        if let Some(url) = cached(&self.endpoints.read().unwrap_or_else(|e| e.into_inner())) {
+            return Ok(url);
+        }
+        let url = reqwest::Url::parse(endpoint).map_err(|e| e.to_string())?;
+        let mut endpoints = self.endpoints.write().unwrap_or_else(|e| e.into_inner());
+        // A few connectors; a bound in case endpoints keep changing.
+        if endpoints.len() >= 256 {
+            endpoints.clear();
+        }
+        endpoints.insert(endpoint.to_string(), url.clone());
+        Ok(url)
     }
 
     pub fn callback_url(&self) -> String {
@@ -194,9 +214,18 @@ impl Courier {
                 };
             }
         };
+        let url = match self.endpoint_url(&d.endpoint) {
+            Ok(url) => url,
+            Err(error) => {
+                return Answer::Failure {
+                    error: format!("indirizzo dell'ente non valido: {error}"),
+                    permanent: true,
+                };
+            }
+        };
         let mut req = self
             .client
-            .post(&d.endpoint)
+            .post(url)
             .timeout(Duration::from_millis(d.timeout_ms.max(100) as u64))
             .body(d.payload.clone());
         for (k, v) in headers {
