@@ -13,13 +13,16 @@
 //!    robin) from as many concurrent clients as the portal keeps requests in
 //!    flight (`outbox.workers` x `filings.concurrency`). Requests answered 201
 //!    per second.
-//! 3. Measured: the portal stopped, 10,000 filings are sent through the
-//!    library use case `App::submit_filing` as Roberto Esposito, so 30,000
-//!    deliveries wait in the outbox; the agencies are restarted (empty), then
-//!    `sportello serve` starts and the time from "listening" until every
-//!    delivery is taken in charge is measured (the agencies' counters polled
-//!    every 20 ms until they hold every filing, then the database every
-//!    10 ms). Afterwards each agency must hold 10,000 filings.
+//! 3. Measured, in two rounds: the portal stopped, 10,000 filings are sent
+//!    through the library use case `App::submit_filing` as Roberto Esposito,
+//!    so 30,000 deliveries wait in the outbox; then `sportello serve` starts
+//!    and the time from "listening" until every delivery is taken in charge
+//!    is measured (the agencies' counters polled every 20 ms until they hold
+//!    every filing, then the database every 10 ms). Each agency must have
+//!    received 10,000 filings in the round, none twice.
+//! 4. After each round the baseline again, on the same agencies (they keep
+//!    the portal's key). The pace of a shared machine drifts: each round is
+//!    compared with the mean of the limits measured just before and after it.
 //!
 //! Run: `cargo bench -p sportello --bench filings`. SQLite always; with
 //! SPORTELLO_BENCH_DATABASE_URL=postgres://… (or SPORTELLO_TEST_DATABASE_URL)
@@ -65,6 +68,8 @@ const DEFAULT_WORKERS: usize = 2;
 const DEFAULT_CONCURRENCY: usize = 32;
 /// Nothing recorded for this long: the run is reported as stalled.
 const STALL: Duration = Duration::from_secs(120);
+/// Measured runs per backend, each between two measures of the limit.
+const ROUNDS: usize = 2;
 
 #[tokio::main]
 async fn main() {
@@ -108,7 +113,7 @@ async fn main() {
         let work = dir.path().join(backend);
         std::fs::create_dir_all(&work).unwrap();
         let (url, schema) = fresh_database(&work, pg).await;
-        lines.push(run(backend, &url, &work, &knobs, in_flight).await);
+        lines.extend(run(backend, &url, &work, &knobs, in_flight).await);
         drop_schema(pg, schema).await;
     }
 
@@ -124,15 +129,19 @@ async fn main() {
     };
     let mut md = format!(
         "## Deliveries to the simulated agencies: {FILINGS} filings x 3 recipients\n\n\
-         | backend | agency limit (req/s) | portal deliveries/s | ratio | {DELIVERIES} deliveries in s | \
-         repeats | portal CPU s | agencies CPU s | filings sent via library /s |\n\
+         | backend | round | agency limit (req/s): before, after, mean | portal deliveries/s | ratio | \
+         {DELIVERIES} deliveries in s | repeats | CPU s: portal, agencies, whole machine | \
+         filings sent via library /s |\n\
          |---|---:|---:|---:|---:|---:|---:|---:|---:|\n"
     );
     for l in &lines {
         let _ = writeln!(
             md,
-            "| {} | {:.0} | {:.0} | {:.2} | {:.2} | {} | {:.1} | {:.1} | {:.0} |",
+            "| {} | {} | {:.0}, {:.0}, **{:.0}** | {:.0} | **{:.2}** | {:.2} | {} | {:.1}, {:.1}, {:.1} | {:.0} |",
             l.backend,
+            l.round,
+            l.limit_before,
+            l.limit_after,
             l.limit,
             l.rate,
             l.rate / l.limit,
@@ -140,19 +149,36 @@ async fn main() {
             l.repeats,
             l.portal_cpu,
             l.agency_cpu,
+            l.machine_cpu,
             l.submit_rate,
+        );
+    }
+    let mut backends: Vec<&str> = lines.iter().map(|l| l.backend).collect();
+    backends.dedup();
+    for b in backends {
+        let ratios: Vec<f64> = lines
+            .iter()
+            .filter(|l| l.backend == b)
+            .map(|l| l.rate / l.limit)
+            .collect();
+        let mean = ratios.iter().sum::<f64>() / ratios.len().max(1) as f64;
+        let _ = writeln!(
+            md,
+            "| {b} | mean of {} | | | **{mean:.2}** | | | | |",
+            ratios.len()
         );
     }
     let _ = writeln!(
         md,
         "\nAgency limit: {BASELINE} deliveries (after {WARMUP} not timed) signed beforehand as the portal signs them, posted \
          straight to the three agencies from {in_flight} concurrent clients (the portal's \
-         `outbox.workers` x `filings.concurrency`); requests answered 201 per second. Portal: \
-         `sportello serve` with {settings} ({DELIVERIES} deliveries queued by \
-         `App::submit_filing` while it was stopped), from \"listening\" until every delivery is \
-         taken in charge. Ratio: portal ÷ agency limit (target ≥ 0.50). CPU: user+system time \
-         of each process over the measured run. Portal, agencies and clients share this \
-         machine ({cores} cores).\n"
+         `outbox.workers` x `filings.concurrency`); requests answered 201 per second, measured \
+         before and after each round and averaged. Round: `sportello serve` with {settings} \
+         ({DELIVERIES} deliveries queued by `App::submit_filing` while it was stopped), from \
+         \"listening\" until every delivery is taken in charge. Ratio: portal ÷ agency limit \
+         (target ≥ 0.50). CPU: user+system time of each process over the round, and the busy \
+         time of the whole machine (with the database server). Portal, agencies and clients \
+         share this machine ({cores} cores).\n"
     );
     for l in &lines {
         if !l.notes.is_empty() {
@@ -167,12 +193,18 @@ async fn main() {
 
 struct Line {
     backend: &'static str,
+    round: usize,
+    /// Mean of the limit measured before and after the round.
     limit: f64,
+    limit_before: f64,
+    limit_after: f64,
     rate: f64,
     elapsed: f64,
     repeats: u64,
     portal_cpu: f64,
     agency_cpu: f64,
+    /// Busy CPU seconds of the whole machine over the round.
+    machine_cpu: f64,
     submit_rate: f64,
     notes: String,
 }
@@ -253,18 +285,6 @@ async fn taken_in_charge(db: &Db) -> i64 {
         "SELECT COUNT(*) FROM deliveries WHERE state = 'taken_in_charge'",
     )
     .await
-}
-
-/// Filings the three agencies hold, from their in-memory counters.
-async fn agency_filings(http: &reqwest::Client, agency: &str) -> i64 {
-    let stats: Value = match http.get(format!("{agency}/stats")).send().await {
-        Ok(r) => r.json().await.unwrap_or(Value::Null),
-        Err(_) => Value::Null,
-    };
-    AGENCIES
-        .iter()
-        .map(|(_, _, key)| stats[key]["filings"].as_i64().unwrap_or(0))
-        .sum()
 }
 
 // ---------------------------------------------------------------------------
@@ -433,7 +453,7 @@ async fn run(
     work: &Path,
     knobs: &[(String, String)],
     in_flight: usize,
-) -> Line {
+) -> Vec<Line> {
     let (portal_port, agency_port) = (free_port(), free_port());
     let portal = format!("http://127.0.0.1:{portal_port}");
     let agency = format!("http://127.0.0.1:{agency_port}");
@@ -472,110 +492,146 @@ async fn run(
         &portal,
     ];
 
-    // Baseline: the portal up with nothing to deliver, for its JWKS.
-    let mut agencies = start_agencies(agency_port, &portal, &token, &agency_log);
+    // The agencies run for the whole bench; the portal is up for the first
+    // baseline only so that they fetch its JWKS (they keep its key).
+    let agencies = start_agencies(agency_port, &portal, &token, &agency_log);
+    let mut agencies = agencies;
     agencies.wait_ready().await;
     let mut server = Proc::spawn(&serve_args, knobs, &server_log);
     server.wait_ready().await;
     println!(
         "filings bench ({backend}): baseline, {BASELINE} signed deliveries straight to the agencies from {in_flight} clients"
     );
-    let (limit, mut notes) = baseline(&db, &portal, &agency, in_flight).await;
-    println!("filings bench ({backend}): agency limit {limit:.0} deliveries/s");
+    let (mut limit_before, mut notes) = baseline(&db, &portal, &agency, in_flight).await;
+    println!("filings bench ({backend}): agency limit {limit_before:.0} deliveries/s");
     server.stop().await;
-    agencies.stop().await;
 
-    // 10,000 filings through the library while the portal is stopped.
-    println!("filings bench ({backend}): sending {FILINGS} filings through App::submit_filing");
-    let start = Instant::now();
-    submit_filings(&app, FILINGS, SUBMITTERS).await;
-    let submit_rate = FILINGS as f64 / start.elapsed().as_secs_f64();
-    let queued = scalar(
-        &db,
-        "SELECT COUNT(*) FROM outbox WHERE kind = 'filing.delivery' AND state = 'pending'",
-    )
-    .await;
-    assert_eq!(queued, DELIVERIES);
-
-    // Measured: fresh agencies, the portal started on the full queue.
-    let mut agencies = start_agencies(agency_port, &portal, &token, &agency_log);
-    agencies.wait_ready().await;
-    println!("filings bench ({backend}): {queued} deliveries queued; starting sportello serve");
-    let agency_cpu0 = agencies.cpu_seconds();
-    let mut server = Proc::spawn(&serve_args, knobs, &server_log);
-    server.wait_ready().await;
-    let start = Instant::now();
-    let portal_cpu0 = server.cpu_seconds();
     let http = reqwest::Client::new();
-    let (mut last, mut progress_at) = (-1, Instant::now());
-    let mut stalled = false;
-    loop {
-        // The agencies' counters in memory while they fill, then the
-        // database: a count of the deliveries table every 100 ms would take
-        // the CPU the portal is measured on.
-        let received = agency_filings(&http, &agency).await;
-        let now = if received < DELIVERIES {
-            received - DELIVERIES
-        } else {
-            taken_in_charge(&db).await
-        };
-        if now == DELIVERIES {
-            break;
-        }
-        if now != last {
-            (last, progress_at) = (now, Instant::now());
-        }
-        if progress_at.elapsed() > STALL {
-            stalled = true;
-            eprintln!(
-                "filings bench ({backend}): stalled at {} of {DELIVERIES} received, {} taken in charge\n{}",
-                received,
-                taken_in_charge(&db).await,
-                tail(&server_log)
-            );
-            break;
-        }
-        let pause = if received < DELIVERIES { 20 } else { 10 };
-        tokio::time::sleep(Duration::from_millis(pause)).await;
-    }
-    let elapsed = start.elapsed().as_secs_f64();
-    let portal_cpu = server.cpu_seconds() - portal_cpu0;
-    let agency_cpu = agencies.cpu_seconds() - agency_cpu0;
-    let done = taken_in_charge(&db).await;
-    let rate = done as f64 / elapsed;
-    println!(
-        "filings bench ({backend}): {done} deliveries in {elapsed:.2} s: {rate:.0}/s ({:.2} of the limit)",
-        rate / limit
-    );
-    server.stop().await;
-
-    // What the agencies recorded.
-    let stats: Value = reqwest::get(format!("{agency}/stats"))
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    agencies.stop().await;
-    let mut repeats = 0;
-    for (_, _, key) in AGENCIES {
-        let n = |f: &str| stats[key][f].as_u64().unwrap_or(0);
-        repeats += n("repeats");
-        if n("filings") != FILINGS as u64 || n("bad_signatures") > 0 {
-            let _ = write!(notes, "{key} at the end: {}. ", stats[key]);
-        }
-    }
-    let left = scalar(
-        &db,
-        "SELECT COUNT(*) FROM outbox WHERE kind = 'filing.delivery' AND state <> 'sent'",
-    )
-    .await;
-    if left > 0 || stalled {
-        let _ = write!(
-            notes,
-            "INCOMPLETE: {done} of {DELIVERIES} taken in charge, {left} outbox items not sent. "
+    let mut lines = Vec::new();
+    for round in 1..=ROUNDS {
+        // 10,000 filings through the library while the portal is stopped.
+        println!(
+            "filings bench ({backend}), round {round}: sending {FILINGS} filings through App::submit_filing"
         );
+        let start = Instant::now();
+        submit_filings(&app, FILINGS, SUBMITTERS).await;
+        let submit_rate = FILINGS as f64 / start.elapsed().as_secs_f64();
+        let queued = scalar(
+            &db,
+            "SELECT COUNT(*) FROM outbox WHERE kind = 'filing.delivery' AND state = 'pending'",
+        )
+        .await;
+        assert_eq!(queued, DELIVERIES);
+
+        // Measured: the portal started on the full queue.
+        let before = agency_stats(&http, &agency).await;
+        let received0 = filings_held(&before);
+        let in_charge0 = taken_in_charge(&db).await;
+        println!(
+            "filings bench ({backend}), round {round}: {queued} deliveries queued; starting sportello serve"
+        );
+        let agency_cpu0 = agencies.cpu_seconds();
+        let machine_cpu0 = machine_cpu_seconds();
+        let mut server = Proc::spawn(&serve_args, knobs, &server_log);
+        server.wait_ready().await;
+        let start = Instant::now();
+        let portal_cpu0 = server.cpu_seconds();
+        let (mut last, mut progress_at) = (-1, Instant::now());
+        let mut stalled = false;
+        loop {
+            // The agencies' counters in memory while they fill, then the
+            // database: a count of the deliveries table every 100 ms would
+            // take the CPU the portal is measured on.
+            let received = filings_held(&agency_stats(&http, &agency).await) - received0;
+            let now = if received < DELIVERIES {
+                received - DELIVERIES
+            } else {
+                taken_in_charge(&db).await - in_charge0
+            };
+            if now == DELIVERIES {
+                break;
+            }
+            if now != last {
+                (last, progress_at) = (now, Instant::now());
+            }
+            if progress_at.elapsed() > STALL {
+                stalled = true;
+                eprintln!(
+                    "filings bench ({backend}): stalled at {received} of {DELIVERIES} received, {} taken in charge\n{}",
+                    taken_in_charge(&db).await - in_charge0,
+                    tail(&server_log)
+                );
+                break;
+            }
+            let pause = if received < DELIVERIES { 20 } else { 10 };
+            tokio::time::sleep(Duration::from_millis(pause)).await;
+        }
+        let elapsed = start.elapsed().as_secs_f64();
+        let portal_cpu = server.cpu_seconds() - portal_cpu0;
+        let agency_cpu = agencies.cpu_seconds() - agency_cpu0;
+        let machine_cpu = machine_cpu_seconds() - machine_cpu0;
+        let done = taken_in_charge(&db).await - in_charge0;
+        let rate = done as f64 / elapsed;
+        println!(
+            "filings bench ({backend}), round {round}: {done} deliveries in {elapsed:.2} s: {rate:.0}/s"
+        );
+        server.stop().await;
+
+        // What the agencies recorded in this round.
+        let after = agency_stats(&http, &agency).await;
+        let mut repeats = 0;
+        for (_, _, key) in AGENCIES {
+            let n = |stats: &Value, f: &str| stats[key][f].as_u64().unwrap_or(0);
+            repeats += n(&after, "repeats") - n(&before, "repeats");
+            let filings = n(&after, "filings") - n(&before, "filings");
+            if filings != FILINGS as u64 || n(&after, "bad_signatures") > 0 {
+                let _ = write!(
+                    notes,
+                    "round {round}: {key} received {filings} filings; at the end: {}. ",
+                    after[key]
+                );
+            }
+        }
+        let left = scalar(
+            &db,
+            "SELECT COUNT(*) FROM outbox WHERE kind = 'filing.delivery' AND state <> 'sent'",
+        )
+        .await;
+        if left > 0 || stalled {
+            let _ = write!(
+                notes,
+                "INCOMPLETE round {round}: {done} of {DELIVERIES} taken in charge, {left} outbox items not sent. "
+            );
+        }
+
+        // The limit again, right after: the pace of a shared machine drifts,
+        // so each round is compared with the mean of the limits around it.
+        println!("filings bench ({backend}), round {round}: baseline again");
+        let (limit_after, more) = baseline(&db, &portal, &agency, in_flight).await;
+        notes.push_str(&more);
+        let limit = (limit_before + limit_after) / 2.0;
+        println!(
+            "filings bench ({backend}), round {round}: agency limit {limit_after:.0} deliveries/s; {rate:.0} ÷ {limit:.0} = {:.2}",
+            rate / limit
+        );
+        lines.push(Line {
+            backend,
+            round,
+            limit,
+            limit_before,
+            limit_after,
+            rate,
+            elapsed,
+            repeats,
+            portal_cpu,
+            agency_cpu,
+            machine_cpu,
+            submit_rate,
+            notes: std::mem::take(&mut notes),
+        });
+        limit_before = limit_after;
     }
+    agencies.stop().await;
     db.close().await;
     // The processes' logs outlive the temporary directory.
     let out = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target/bench");
@@ -588,15 +644,44 @@ async fn run(
         &agency_log,
         out.join(format!("filings-{backend}-agencies.log")),
     );
-    Line {
-        backend,
-        limit,
-        rate,
-        elapsed,
-        repeats,
-        portal_cpu,
-        agency_cpu,
-        submit_rate,
-        notes,
+    lines
+}
+
+async fn agency_stats(http: &reqwest::Client, agency: &str) -> Value {
+    match http.get(format!("{agency}/stats")).send().await {
+        Ok(r) => r.json().await.unwrap_or(Value::Null),
+        Err(_) => Value::Null,
     }
+}
+
+/// Filings the three agencies hold, from their in-memory counters.
+fn filings_held(stats: &Value) -> i64 {
+    AGENCIES
+        .iter()
+        .map(|(_, _, key)| stats[key]["filings"].as_i64().unwrap_or(0))
+        .sum()
+}
+
+/// Busy CPU seconds of the whole machine so far (all cores; /proc/stat):
+/// the portal, the agencies, the database server and everything else.
+fn machine_cpu_seconds() -> f64 {
+    let stat = std::fs::read_to_string("/proc/stat").unwrap_or_default();
+    let ticks: Vec<f64> = stat
+        .lines()
+        .next()
+        .unwrap_or_default()
+        .split_whitespace()
+        .skip(1)
+        .filter_map(|t| t.parse().ok())
+        .collect();
+    // user nice system idle iowait irq softirq steal: busy is all but idle and iowait.
+    let busy: f64 = ticks
+        .iter()
+        .take(8)
+        .enumerate()
+        .filter(|(i, _)| *i != 3 && *i != 4)
+        .map(|(_, t)| t)
+        .sum();
+    // USER_HZ is 100 on Linux.
+    busy / 100.0
 }
