@@ -202,3 +202,45 @@ async fn without_a_relay_mail_goes_to_the_local_maildir() {
     let text = std::fs::read_to_string(files[0].as_ref().unwrap().path()).unwrap();
     assert!(text.contains("Nella maildir"));
 }
+
+/// A claimed item is reserved for its lease: another claim does not take it
+/// (nor step over it to reach later ones) until the lease ends, when it is
+/// due again, its attempt counted; items queued after it are still claimed.
+#[tokio::test]
+async fn a_claimed_item_is_reserved_for_its_lease_then_due_again() {
+    use sportello_store::outbox::Kinds;
+    let t = env_with(|_| {}).await;
+    let first = queue(&t, "Prima").await;
+    let now = now_micros();
+    const LEASE: i64 = 60_000_000;
+    let claimed = outbox::claim_due(&t.db, now, LEASE, 1, Kinds::Only("mail"))
+        .await
+        .unwrap();
+    assert_eq!(claimed.iter().map(|i| i.id).collect::<Vec<_>>(), [first]);
+    assert_eq!(claimed[0].attempts, 1);
+    assert_eq!(claimed[0].next_attempt_at, now + LEASE);
+
+    let second = queue(&t, "Seconda").await;
+    let later = now_micros();
+    let claimed = outbox::claim_due(&t.db, later, LEASE, 10, Kinds::All)
+        .await
+        .unwrap();
+    assert_eq!(claimed.iter().map(|i| i.id).collect::<Vec<_>>(), [second]);
+    assert!(
+        outbox::claim_due(&t.db, later, LEASE, 10, Kinds::All)
+            .await
+            .unwrap()
+            .is_empty(),
+        "both items are on lease"
+    );
+
+    // The first worker never settled its item: once the lease is over it is
+    // due again, and counts a second attempt.
+    let claimed = outbox::claim_due(&t.db, now + LEASE, LEASE, 10, Kinds::AllBut("other"))
+        .await
+        .unwrap();
+    assert_eq!(claimed.iter().map(|i| i.id).collect::<Vec<_>>(), [first]);
+    assert_eq!(claimed[0].attempts, 2);
+    let item = outbox::get(&t.db, first).await.unwrap().unwrap();
+    assert_eq!((item.state.as_str(), item.attempts), ("pending", 2));
+}
