@@ -6,7 +6,7 @@
 
 use sqlx::{AnyConnection, FromRow};
 
-use crate::{Db, Result, StoreError};
+use crate::{Backend, Db, Result, StoreError};
 
 // ---------------------------------------------------------------- connectors
 
@@ -388,18 +388,17 @@ pub async fn lock_filing_in(conn: &mut AnyConnection, id: i64, now: i64) -> Resu
     Ok(())
 }
 
-/// `$from, $from+1, ...`: `n` placeholders.
 /// Rows written per multi-row statement: more on PostgreSQL, fewer on
 /// SQLite, where binding `$N` parameters looks each name up in a list, so a
 /// statement's cost grows with the square of its parameters (~150 at most).
 fn rows_per_statement(conn: &AnyConnection, postgres: usize, sqlite: usize) -> usize {
-    if conn.backend_name().eq_ignore_ascii_case("postgresql") {
-        postgres
-    } else {
-        sqlite
+    match Backend::of(conn) {
+        Backend::Postgres => postgres,
+        Backend::Sqlite => sqlite,
     }
 }
 
+/// `$from, $from+1, ...`: `n` placeholders.
 fn marks(from: usize, n: usize) -> String {
     (from..from + n)
         .map(|i| format!("${i}"))
@@ -432,10 +431,9 @@ pub async fn lock_filing_notices_in(
     if ids.is_empty() {
         return Ok(Vec::new());
     }
-    let lock = if conn.backend_name().eq_ignore_ascii_case("postgresql") {
-        " FOR UPDATE OF f"
-    } else {
-        ""
+    let lock = match Backend::of(conn) {
+        Backend::Postgres => " FOR UPDATE OF f",
+        Backend::Sqlite => "",
     };
     let sql = format!(
         "SELECT f.id, f.reference, s.name AS service_name, f.all_started_notified,

@@ -38,6 +38,15 @@ pub enum Backend {
 }
 
 impl Backend {
+    /// The backend of a connection (a transaction's, say) without its pool.
+    pub fn of(conn: &sqlx::AnyConnection) -> Backend {
+        if conn.backend_name().eq_ignore_ascii_case("postgresql") {
+            Backend::Postgres
+        } else {
+            Backend::Sqlite
+        }
+    }
+
     pub fn name(self) -> &'static str {
         match self {
             Backend::Sqlite => "sqlite",
