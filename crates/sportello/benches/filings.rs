@@ -494,8 +494,7 @@ async fn run(
 
     // The agencies run for the whole bench; the portal is up for the first
     // baseline only so that they fetch its JWKS (they keep its key).
-    let agencies = start_agencies(agency_port, &portal, &token, &agency_log);
-    let mut agencies = agencies;
+    let mut agencies = start_agencies(agency_port, &portal, &token, &agency_log);
     agencies.wait_ready().await;
     let mut server = Proc::spawn(&serve_args, knobs, &server_log);
     server.wait_ready().await;
